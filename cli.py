@@ -1,0 +1,169 @@
+"""The `steward` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime
+
+import click
+
+from . import __version__
+from .core import plugins, report, rulefile, ruletests
+from .core.registry import Tracker, TrackerError
+from .core.runner import Runner, RunOptions
+from .core.timeutil import parse_time, utcnow
+
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+class _TimeParam(click.ParamType):
+    name = "ISO-8601"
+
+    def convert(self, value, param, ctx) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_time(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO-8601 time such as 2026-11-20T09:00:00Z", param, ctx)
+
+
+TIME = _TimeParam()
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _load_rules(specs: tuple[str, ...]) -> rulefile.RuleSet:
+    try:
+        return rulefile.load(list(specs) or rulefile.default_specs())
+    except rulefile.RuleFileErrors as problems:
+        for error in problems.errors:
+            click.echo(str(error), err=True)
+        click.echo(f"{len(problems.errors)} rule-file error(s); nothing was run.", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def open_tracker(spec: str, url: str | None) -> Tracker:
+    scheme, _, target = spec.partition(":")
+    factories = plugins.trackers()
+    if scheme not in factories:
+        _fail(f"unknown tracker {scheme!r}; installed trackers: {', '.join(sorted(factories))}")
+    try:
+        return factories[scheme](target, {"url": url})
+    except TrackerError as error:
+        _fail(str(error))
+
+
+class _Progress:
+    """A line on stderr at most every two seconds, so long applies show they are alive."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def __call__(self, steps: int, issues: int) -> None:
+        if time.monotonic() - self.last >= 2:
+            self.last = time.monotonic()
+            click.echo(f"... {steps} steps written, {issues} issues read", err=True)
+
+
+def _run_options(function):
+    options = [
+        click.option("--tracker", "tracker_spec", required=True, metavar="SCHEME[:TARGET]",
+                     help="files:PATH, jira, or github:OWNER/REPO."),
+        click.option("--rules", "rule_specs", multiple=True, metavar="PATH",
+                     help="Rule file, directory or pack:NAME; repeatable. Default: pack:governance."),
+        click.option("--query", "--jql", "query", help="Narrow what is fetched (JQL on Jira)."),
+        click.option("--url", "--jira-url", "--github-url", "url", help="Tracker base URL (else from env)."),
+        click.option("--now", type=TIME, help="Evaluate as of this time (default: the current time)."),
+        click.option("--since", type=TIME, help="Only issues updated since this time."),
+        click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="text", show_default=True),
+        click.option("--max-actions", type=click.IntRange(min=0), metavar="N",
+                     help="Take at most N steps this run; the rest are reported as deferred."),
+        click.option("--fail-on-findings", is_flag=True, help="Exit 1 when there are findings."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, fmt, max_actions, fail_on_findings):
+    rules = _load_rules(rule_specs)
+    tracker = open_tracker(tracker_spec, url)
+    now = now or utcnow()
+    options = RunOptions(now=now, apply=mode == "apply", max_actions=max_actions, query=query, since=since)
+    progress = _Progress() if mode == "apply" else None
+    try:
+        plan = Runner(tracker, rules, options, progress).run()
+    except TrackerError as error:
+        _fail(str(error))
+    click.echo(report.render(plan, rules, now, mode, fmt), nl=False)
+    if fail_on_findings and plan.findings:
+        sys.exit(EXIT_FINDINGS)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="steward")
+def cli() -> None:
+    """Governance rules for Jira and GitHub Issues: plan, then apply, never twice."""
+
+
+@cli.command()
+@_run_options
+def plan(**kwargs) -> None:
+    """Evaluate the rules and show what would be written. Writes nothing."""
+    _run("plan", **kwargs)
+
+
+@cli.command()
+@_run_options
+def apply(**kwargs) -> None:
+    """Evaluate the rules and write the planned comments and labels to the tracker."""
+    _run("apply", **kwargs)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+def check(paths: tuple[str, ...]) -> None:
+    """Validate rule files: exit 0, or 2 with every error as FILE:LINE: [RULE] MESSAGE."""
+    rules = _load_rules(paths)
+    click.echo(f"ok: {len(rules.rules)} rules in {len(rules.files)} file(s)")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the rule-file JSON Schema (for editors and yaml-language-server)."""
+    click.echo(json.dumps(rulefile.schema(), indent=2))
+
+
+@cli.command("test")
+@click.argument("paths", nargs=-1)
+def test_rules(paths: tuple[str, ...]) -> None:
+    """Run the test cases beside rule files (NAME.tests.yml). Exit 1 on any failure."""
+    try:
+        results = ruletests.run_paths(list(paths) or [str(rulefile.PACKS_DIR)])
+    except rulefile.RuleFileErrors as problems:
+        for error in problems.errors:
+            click.echo(str(error), err=True)
+        sys.exit(EXIT_USAGE)
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        click.echo(result.describe())
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    sys.exit(1 if failed else 0)
+
+
+plugins.pm.hook.register_commands(cli=cli)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

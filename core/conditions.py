@@ -1,0 +1,163 @@
+"""Rule conditions as a small tree, and their plain-Python meaning.
+
+This evaluation is the reference: the durable_rules engine must agree with it on every input
+(tests/test_engine_equivalence.py checks that), and `explain` uses it to show why a rule fired.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+OPERATORS_BY_TYPE = {
+    "number": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "missing", "present"),
+    "string": ("eq", "ne", "in", "matches", "missing", "present"),
+    "boolean": ("eq", "ne", "missing", "present"),
+    "list": ("contains", "contains_any", "contains_all", "missing", "present"),
+}
+ALL_OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "contains_any",
+                 "contains_all", "matches", "missing", "present")
+
+
+@dataclass(frozen=True)
+class Test:
+    fact: str
+    op: str
+    value: Any
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class AllOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+
+
+Condition = Test | AllOf | AnyOf | Not
+
+
+@lru_cache(maxsize=1024)
+def compiled_pattern(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or value == []
+
+
+def clean_text(text: str) -> str:
+    """Text both evaluators can hold: NUL and lone surrogates (which C strings and UTF-8 cannot) become U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return text
+
+
+def normalize(value: Any, fact_type: str) -> Any:
+    """Coerce a computed fact to its declared type; anything that does not fit counts as missing."""
+    if value is None:
+        return None
+    if fact_type == "number":
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if fact_type == "string":
+        return clean_text(value) if isinstance(value, str) else None
+    if fact_type == "boolean":
+        return value if isinstance(value, bool) else None
+    if fact_type == "list":
+        if not isinstance(value, (list, tuple, set)):
+            return None
+        return [clean_text(item) for item in value if isinstance(item, str)]
+    return None
+
+
+def test_holds(test: Test, value: Any) -> bool:
+    op, expected = test.op, test.value
+    missing = is_missing(value)
+    if op == "missing":
+        return missing == expected
+    if op == "present":
+        return (not missing) == expected
+    if missing:
+        return op == "ne"
+    if op == "eq":
+        return value == expected
+    if op == "ne":
+        return value != expected
+    if op == "gt":
+        return value > expected
+    if op == "gte":
+        return value >= expected
+    if op == "lt":
+        return value < expected
+    if op == "lte":
+        return value <= expected
+    if op == "in":
+        return value in expected
+    if op == "matches":
+        return compiled_pattern(expected).search(value) is not None
+    if op == "contains":
+        return expected in value
+    if op == "contains_any":
+        return any(item in value for item in expected)
+    if op == "contains_all":
+        return all(item in value for item in expected)
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def holds(condition: Condition, facts: dict[str, Any]) -> bool:
+    if isinstance(condition, Test):
+        return test_holds(condition, facts.get(condition.fact))
+    if isinstance(condition, AllOf):
+        return all(holds(item, facts) for item in condition.items)
+    if isinstance(condition, AnyOf):
+        return any(holds(item, facts) for item in condition.items)
+    return not holds(condition.item, facts)
+
+
+def tests_in(condition: Condition) -> list[Test]:
+    if isinstance(condition, Test):
+        return [condition]
+    if isinstance(condition, Not):
+        return tests_in(condition.item)
+    return [test for item in condition.items for test in tests_in(item)]
+
+
+def facts_in(condition: Condition) -> list[str]:
+    return list(dict.fromkeys(test.fact for test in tests_in(condition)))
+
+
+@dataclass(frozen=True)
+class ExplainLine:
+    depth: int
+    text: str
+    passed: bool
+
+
+def explain(condition: Condition, facts: dict[str, Any], depth: int = 0) -> list[ExplainLine]:
+    """One line per test and per group: the fact's value, the test, pass or fail."""
+    passed = holds(condition, facts)
+    if isinstance(condition, Test):
+        actual = facts.get(condition.fact)
+        text = f"{condition.fact} = {actual!r}; {condition.op} {condition.value!r}"
+        return [ExplainLine(depth, text, passed)]
+    if isinstance(condition, Not):
+        return [ExplainLine(depth, "not:", passed), *explain(condition.item, facts, depth + 1)]
+    label = "all of:" if isinstance(condition, AllOf) else "any of:"
+    lines = [ExplainLine(depth, label, passed)]
+    for item in condition.items:
+        lines.extend(explain(item, facts, depth + 1))
+    return lines

@@ -1,0 +1,225 @@
+"""The durable_rules engine, used the careful way. The only module that imports `durable`.
+
+Pitfalls avoided, each measured on durable-rules 2.0.28 (see DESIGN.md section 6):
+- Issues are asserted as facts (every matching rule reports), never as events (first match consumes).
+- A catch-all rule matches every issue, so no record is "not handled" and a batch never loses its actions.
+- Fact ids are small sequential numbers per batch (0..n-1), mapped back to issue keys here: no hash
+  collisions between issue keys, and no two facts are identical.
+- Every rule carries a positive guard (`_kind == "issue"`), so negative-only rules cannot match the
+  engine's own state fact and loop.
+- Regular expressions are evaluated in Python and arrive as booleans; `null` and empty lists are never
+  sent (absent means missing); `$iall` is only reached for non-empty lists; numbers are only compared
+  with numbers (rule files are type-checked against the facts).
+- Each ruleset is created once per process (names cannot be registered twice and re-creating them
+  leaks); its state is deleted after every batch.
+- The host's background dispatch threads are not started: actions run synchronously, so an action
+  error surfaces here instead of being swallowed.
+- Rules are grouped so no fact carries more than MAX_PROPERTIES properties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from durable import engine as durable_engine
+
+from .conditions import AllOf, Condition, Not, Test, compiled_pattern, is_missing, tests_in
+
+BATCH_SIZE = 2000
+ACTION_CAP = 1000
+MAX_PROPERTIES = 200
+_GUARD = {"_kind": "issue"}
+
+
+class EngineError(Exception):
+    """durable_rules did something this module does not expect; never silently tolerated."""
+
+
+class _SynchronousHost(durable_engine.Host):
+    def _run(self) -> None:
+        """No background dispatch threads: actions run inside assert_facts, on the caller's thread."""
+
+
+_HOST = _SynchronousHost()
+_RULESETS: dict[str, _Sink] = {}
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.matches: list[tuple[int, int]] = []
+        self.seen = 0
+
+
+@dataclass(frozen=True)
+class _Group:
+    name: str
+    rule_indexes: tuple[int, ...]
+    facts: tuple[str, ...]
+    patterns: tuple[tuple[str, str, str], ...]  # (property, fact, regex)
+
+
+class _Compiler:
+    """Turns a Condition into durable_rules JSON, with `not` pushed down to the tests."""
+
+    def __init__(self) -> None:
+        self.patterns: dict[tuple[str, str], str] = {}
+
+    def pattern_property(self, fact: str, regex: str) -> str:
+        key = (fact, regex)
+        if key not in self.patterns:
+            self.patterns[key] = f"_re{len(self.patterns)}"
+        return self.patterns[key]
+
+    @staticmethod
+    def _join(op: str, parts: list[dict]) -> dict:
+        return parts[0] if len(parts) == 1 else {op: parts}
+
+    def _contains(self, fact: str, item: str, negated: bool) -> dict:
+        if negated:
+            return {"$or": [{"$nex": {fact: 1}}, {"$iall": {fact: {"$neq": {"$i": item}}}}]}
+        return {"$iany": {fact: {"$i": item}}}
+
+    def test(self, test: Test, negated: bool) -> dict:
+        fact, op, value = test.fact, test.op, test.value
+        if op in ("missing", "present"):
+            wants_missing = (op == "missing") == bool(value)
+            return {"$ex" if wants_missing == negated else "$nex": {fact: 1}}
+        if op == "matches":
+            return {self.pattern_property(fact, value): not negated}
+        if op == "eq" or (op == "ne" and negated):
+            return {fact: value}
+        if op == "ne" or (op == "eq" and negated):
+            return {"$or": [{"$nex": {fact: 1}}, {"$neq": {fact: value}}]}
+        if op in ("gt", "gte", "lt", "lte"):
+            if not negated:
+                return {f"${op}": {fact: value}}
+            opposite = {"gt": "$lte", "gte": "$lt", "lt": "$gte", "lte": "$gt"}[op]
+            return {"$or": [{"$nex": {fact: 1}}, {opposite: {fact: value}}]}
+        if op == "in":
+            if not negated:
+                return self._join("$or", [{fact: v} for v in value])
+            others = self._join("$and", [{"$neq": {fact: v}} for v in value])
+            return {"$or": [{"$nex": {fact: 1}}, others]}
+        if op == "contains":
+            return self._contains(fact, value, negated)
+        if op in ("contains_any", "contains_all"):
+            parts = [self._contains(fact, item, negated) for item in value]
+            joins_with_and = (op == "contains_all") != negated
+            return self._join("$and" if joins_with_and else "$or", parts)
+        raise EngineError(f"cannot compile operator {op!r}")
+
+    def condition(self, condition: Condition, negated: bool = False) -> dict:
+        if isinstance(condition, Test):
+            return self.test(condition, negated)
+        if isinstance(condition, Not):
+            return self.condition(condition.item, not negated)
+        parts = [self.condition(item, negated) for item in condition.items]
+        conjunction = isinstance(condition, AllOf) != negated
+        return self._join("$and" if conjunction else "$or", parts)
+
+
+def _engine_facts(condition: Condition) -> set[str]:
+    """Facts sent to the engine as values; those tested only by `matches` arrive as regex flags."""
+    return {t.fact for t in tests_in(condition) if t.op != "matches"}
+
+
+def _group_rules(conditions: Sequence[Condition]) -> list[list[int]]:
+    """Greedy packing of rules into groups whose facts plus regex flags stay under MAX_PROPERTIES."""
+    groups: list[tuple[list[int], set[str]]] = []
+    for index, condition in enumerate(conditions):
+        needs = _engine_facts(condition) | {f"re:{t.fact}:{t.value}" for t in tests_in(condition) if t.op == "matches"}
+        for members, props in groups:
+            if len(props | needs) <= MAX_PROPERTIES:
+                members.append(index)
+                props |= needs
+                break
+        else:
+            groups.append(([index], set(needs)))
+    return [members for members, _ in groups]
+
+
+def _make_action(sink: _Sink, rule_index: int):
+    def action(closure) -> None:
+        for frame in closure.m:
+            sink.matches.append((frame["id"], rule_index))
+
+    return action
+
+
+def _make_catch_all(sink: _Sink):
+    def action(closure) -> None:
+        sink.seen += len(closure.m)
+
+    return action
+
+
+def _ruleset(compiled: list[dict], rule_indexes: tuple[int, ...]) -> tuple[str, _Sink]:
+    """The durable ruleset for these compiled conditions, created at most once per process."""
+    digest = hashlib.sha256(json.dumps([compiled, rule_indexes], sort_keys=True).encode()).hexdigest()[:16]
+    name = f"steward_{digest}"
+    if name not in _RULESETS:
+        sink = _Sink()
+        definition: dict[str, Any] = {
+            f"r{index}": {"all": [{"m": {"$and": [_GUARD, body]}}], "run": _make_action(sink, index),
+                          "cap": ACTION_CAP}
+            for index, body in zip(rule_indexes, compiled, strict=True)
+        }
+        definition["every_issue"] = {"all": [{"m": _GUARD}], "run": _make_catch_all(sink), "cap": ACTION_CAP}
+        _HOST.register_rulesets({name: definition})
+        _RULESETS[name] = sink
+    return name, _RULESETS[name]
+
+
+class Engine:
+    """Evaluates rule conditions over fact dictionaries with durable_rules."""
+
+    def __init__(self, conditions: Sequence[Condition]):
+        self.conditions = list(conditions)
+        self._groups: list[_Group] = []
+        for members in _group_rules(self.conditions):
+            compiler = _Compiler()
+            compiled = [compiler.condition(self.conditions[i]) for i in members]
+            name, _ = _ruleset(compiled, tuple(members))
+            facts = sorted(set().union(*(_engine_facts(self.conditions[i]) for i in members)))
+            patterns = tuple((prop, fact, regex) for (fact, regex), prop in compiler.patterns.items())
+            self._groups.append(_Group(name, tuple(members), tuple(facts), patterns))
+
+    @staticmethod
+    def _project(index: int, facts: dict[str, Any], group: _Group) -> dict[str, Any]:
+        record: dict[str, Any] = {"id": index, "sid": "0", "_kind": "issue"}
+        for name in group.facts:
+            value = facts.get(name)
+            if not is_missing(value):
+                record[name] = value
+        for prop, fact, regex in group.patterns:
+            value = facts.get(fact)
+            record[prop] = isinstance(value, str) and compiled_pattern(regex).search(value) is not None
+        return record
+
+    def evaluate(self, facts_list: Sequence[dict[str, Any]]) -> list[list[int]]:
+        """For each facts dict, the indexes of the conditions that hold, in rule order."""
+        matched: list[set[int]] = [set() for _ in facts_list]
+        for group in self._groups:
+            sink = _RULESETS[group.name]
+            for start in range(0, len(facts_list), BATCH_SIZE):
+                batch = facts_list[start:start + BATCH_SIZE]
+                records = [self._project(i, facts, group) for i, facts in enumerate(batch)]
+                sink.matches.clear()
+                sink.seen = 0
+                try:
+                    _HOST.assert_facts(group.name, records)
+                except durable_engine.MessageNotHandledException as error:
+                    raise EngineError("a fact matched no rule, not even the catch-all") from error
+                except durable_engine.MessageObservedException as error:
+                    raise EngineError("two facts in one batch were identical") from error
+                finally:
+                    _HOST.delete_state(group.name, "0")
+                if sink.seen != len(records):
+                    raise EngineError(f"durable_rules saw {sink.seen} of {len(records)} issues in a batch")
+                for fact_id, rule_index in sink.matches:
+                    matched[start + fact_id].add(rule_index)
+        return [sorted(found) for found in matched]

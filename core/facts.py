@@ -1,0 +1,177 @@
+"""Built-in facts: plain values derived from an Issue at one fixed `now`. Dates never reach the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from .hookspecs import hookimpl
+from .model import HISTORY_FIELDS, Change, Comment, Issue
+from .registry import FactContext, FactSpec
+from .timeutil import days_between
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "rationale_window_hours": 24,
+    "lookback_days": 30,
+    "escalation_label": "escalated",
+}
+
+
+def _human_comments(issue: Issue) -> list[Comment]:
+    return [c for c in issue.comments if not c.by_steward]
+
+
+def _last_change(issue: Issue, field: str, until: datetime) -> Change | None:
+    changes = [c for c in issue.changes if c.field == field and c.at <= until]
+    return max(changes, key=lambda c: c.at) if changes else None
+
+
+def _days_since(when: datetime | None, ctx: FactContext) -> int | None:
+    return None if when is None else days_between(when, ctx.now)
+
+
+def age_days(issue: Issue, ctx: FactContext) -> int | None:
+    return _days_since(issue.created, ctx)
+
+
+def idle_days(issue: Issue, ctx: FactContext) -> int | None:
+    return _days_since(issue.updated or issue.created, ctx)
+
+
+def days_since_comment(issue: Issue, ctx: FactContext) -> int | None:
+    comments = _human_comments(issue)
+    return _days_since(max(c.created for c in comments), ctx) if comments else None
+
+
+def comment_count(issue: Issue, ctx: FactContext) -> int:
+    return len(_human_comments(issue))
+
+
+def days_unassigned(issue: Issue, ctx: FactContext) -> int | None:
+    if issue.assignee:
+        return None
+    last = _last_change(issue, "assignee", ctx.now)
+    return _days_since(last.at if last else issue.created, ctx)
+
+
+def days_in_status(issue: Issue, ctx: FactContext) -> int | None:
+    last = _last_change(issue, "status", ctx.now)
+    return _days_since(last.at if last else issue.created, ctx)
+
+
+def has_due(issue: Issue, ctx: FactContext) -> bool:
+    return issue.due is not None
+
+
+def days_until_due(issue: Issue, ctx: FactContext) -> int | None:
+    return None if issue.due is None else days_between(ctx.now, issue.due)
+
+
+def days_overdue(issue: Issue, ctx: FactContext) -> int | None:
+    until = days_until_due(issue, ctx)
+    return -until if until is not None and until < 0 else None
+
+
+def _has_rationale(change: Change, comments: Iterable[Comment], window: timedelta) -> bool:
+    if not change.author:
+        return False
+    return any(c.author == change.author and abs(c.created - change.at) <= window for c in comments)
+
+
+def unexplained_changes(issue: Issue, ctx: FactContext) -> list[str]:
+    """Fields whose last change inside the lookback window has no comment by whoever made it."""
+    window = timedelta(hours=float(ctx.settings["rationale_window_hours"]))
+    since = ctx.now - timedelta(days=float(ctx.settings["lookback_days"]))
+    # All comments count here: a change Steward made is explained by the comment it wrote with it.
+    comments = issue.comments
+    unexplained = []
+    for field in HISTORY_FIELDS:
+        last = _last_change(issue, field, ctx.now)
+        if last and last.at >= since and not _has_rationale(last, comments, window):
+            unexplained.append(field)
+    return unexplained
+
+
+def escalation_level(issue: Issue, ctx: FactContext) -> int:
+    return max((m.level for m in issue.markers), default=0)
+
+
+def _escalated_at(issue: Issue, ctx: FactContext) -> datetime | None:
+    label = ctx.settings["escalation_label"]
+    if label not in issue.labels:
+        return None
+    added = [
+        c.at for c in issue.changes
+        if c.field == "labels" and c.to_value == label and c.at <= ctx.now
+    ]
+    ladder = [m.at for m in issue.markers if m.level >= 2 and m.at <= ctx.now]
+    candidates = added + ladder
+    return max(candidates) if candidates else (issue.updated or issue.created)
+
+
+def days_escalated_without_follow_up(issue: Issue, ctx: FactContext) -> int | None:
+    """Days since the issue was escalated with no human comment after it; missing once followed up."""
+    escalated = _escalated_at(issue, ctx)
+    if escalated is None:
+        return None
+    if any(c.created > escalated for c in _human_comments(issue)):
+        return None
+    return days_between(escalated, ctx.now)
+
+
+def _field(name: str, transform=None):
+    def compute(issue: Issue, ctx: FactContext) -> Any:
+        value = getattr(issue, name)
+        return transform(value) if (transform and value is not None) else value
+
+    return compute
+
+
+_BUILTINS = (
+    ("key", "string", "The issue key (OPS-12, #34).", _field("key")),
+    ("project", "string", "Jira project key or GitHub owner/repo.", _field("project")),
+    ("type", "string", "Issue type, lower-case (bug, task, exception, decision, initiative).",
+     _field("type", str.lower)),
+    ("status", "string", "Workflow status name as the tracker shows it.", _field("status")),
+    ("status_category", "string", "todo, in_progress or done.", _field("status_category")),
+    ("priority", "string", "Priority name (on GitHub: from the priority label family).", _field("priority")),
+    ("labels", "list", "Label names.", _field("labels", list)),
+    ("assignee", "string", "Who owns it now; missing when unassigned.", _field("assignee")),
+    ("reporter", "string", "Who raised it.", _field("reporter")),
+    ("title", "string", "Summary line.", _field("title")),
+    ("body", "string", "Description as plain text.", _field("body")),
+    ("age_days", "number", "Whole days since it was created.", age_days),
+    ("idle_days", "number", "Whole days since its last update.", idle_days),
+    ("days_since_comment", "number", "Days since the last human comment; missing when none.",
+     days_since_comment),
+    ("comment_count", "number", "Human comments (Steward's own are not counted).", comment_count),
+    ("days_unassigned", "number", "Days it has had no assignee; missing while assigned.", days_unassigned),
+    ("days_in_status", "number", "Days since its status last changed (or since creation).", days_in_status),
+    ("has_due", "boolean", "Whether a due date (the next review date) is set.", has_due),
+    ("days_until_due", "number", "Days until the due date, negative when past; missing without one.",
+     days_until_due),
+    ("days_overdue", "number", "Days since the due date passed; missing when not yet due or no due date.",
+     days_overdue),
+    ("unexplained_changes", "list",
+     "Fields (priority, assignee, labels, status, due) whose last change within `lookback_days` has "
+     "no comment by its author within `rationale_window_hours`.", unexplained_changes),
+    ("escalation_level", "number", "Highest ladder level Steward has reached on the issue (0 = none).",
+     escalation_level),
+    ("days_escalated_without_follow_up", "number",
+     "Days since the issue got the `escalation_label` with no human comment since; missing otherwise.",
+     days_escalated_without_follow_up),
+)
+
+
+@hookimpl
+def register_facts(register):
+    for name, fact_type, description, compute in _BUILTINS:
+        register(FactSpec(name=name, type=fact_type, description=description, compute=compute))
+
+
+def derive(issue: Issue, ctx: FactContext, specs: dict[str, FactSpec],
+           names: Iterable[str] | None = None) -> dict[str, Any]:
+    """Facts for one issue. Missing values are None; empty lists stay lists."""
+    wanted = specs if names is None else {n: specs[n] for n in names}
+    return {name: spec.compute(issue, ctx) for name, spec in wanted.items()}

@@ -1,0 +1,130 @@
+"""Tracker-neutral data: what adapters produce and what the planner emits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+STATUS_CATEGORIES = ("todo", "in_progress", "done")
+HISTORY_FIELDS = ("priority", "assignee", "labels", "status", "due")
+TRACKER_ACTIONS = ("comment", "add_labels", "remove_labels", "assign", "transition")
+
+
+@dataclass(frozen=True)
+class Comment:
+    author: str | None
+    created: datetime
+    body: str
+    by_steward: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field change. Labels change one label at a time: `to_value` added, `from_value` removed."""
+
+    field: str
+    from_value: str | None
+    to_value: str | None
+    author: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A step Steward already took on an issue: rule id, ladder level (1 = first step), when."""
+
+    rule: str
+    level: int
+    at: datetime
+
+
+@dataclass
+class Issue:
+    key: str
+    title: str = ""
+    body: str = ""
+    url: str | None = None
+    tracker: str = ""
+    project: str | None = None
+    type: str | None = None
+    status: str | None = None
+    status_category: str | None = None
+    priority: str | None = None
+    labels: list[str] = field(default_factory=list)
+    assignee: str | None = None
+    reporter: str | None = None
+    created: datetime | None = None
+    updated: datetime | None = None
+    due: datetime | None = None
+    comments: list[Comment] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    issue: str
+    rule: str
+    severity: str
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One write. `level` is the ladder level the action belongs to; 0 means ladder clean-up."""
+
+    issue: str
+    rule: str
+    level: int
+    type: str
+    value: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"issue": self.issue, "rule": self.rule, "level": self.level, "type": self.type,
+                "value": self.value}
+
+
+@dataclass
+class Step:
+    """The actions of one ladder level of one rule on one issue: written together, marked once."""
+
+    issue: str
+    rule: str
+    level: int
+    severity: str
+    actions: list[Action]
+
+    @property
+    def marks(self) -> bool:
+        return self.level > 0
+
+
+@dataclass
+class IssuePlan:
+    issue: Issue
+    findings: list[Finding]
+    steps: list[Step]
+
+
+@dataclass
+class Plan:
+    findings: list[Finding] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    deferred: list[Step] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    issues_seen: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "issues_seen": self.issues_seen,
+            "findings": [
+                {"issue": f.issue, "rule": f.rule, "severity": f.severity, "facts": f.facts}
+                for f in self.findings
+            ],
+            "actions": [a.to_json() for s in self.steps for a in s.actions],
+            "deferred": [a.to_json() for s in self.deferred for a in s.actions],
+            "warnings": list(self.warnings),
+        }

@@ -1,0 +1,79 @@
+"""Findings plus the markers already on an issue give the next actions: nothing twice, ladders in order."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from .markers import latest_by_rule
+from .model import Action, Finding, Issue, Step
+from .rulefile import LadderStep, Rule
+from .templates import render
+
+_RENDERED = ("comment", "assign", "transition")
+
+
+def _render_action(issue: Issue, rule: Rule, level: int, kind: str, value: Any,
+                   facts: dict[str, Any]) -> Action | None:
+    """The action as it would change the issue now, or None when it would change nothing."""
+    if kind in _RENDERED or isinstance(value, str):
+        value = render(value, facts)
+    if kind == "add_labels":
+        value = [label for label in value if label not in issue.labels]
+    elif kind == "remove_labels":
+        value = [label for label in value if label in issue.labels]
+    elif kind == "assign" and value == issue.assignee:
+        return None
+    elif kind == "transition" and value == issue.status:
+        return None
+    if value in ([], ""):
+        return None
+    return Action(issue=issue.key, rule=rule.id, level=level, type=kind, value=value)
+
+
+def _step(issue: Issue, rule: Rule, ladder_step: LadderStep, facts: dict[str, Any]) -> Step:
+    actions = [_render_action(issue, rule, ladder_step.level, kind, value, facts)
+               for kind, value in ladder_step.actions]
+    return Step(issue=issue.key, rule=rule.id, level=ladder_step.level, severity=rule.severity,
+                actions=[a for a in actions if a is not None])
+
+
+def next_step_due(rule: Rule, issue: Issue) -> tuple[LadderStep | None, datetime | None]:
+    """The ladder step to take next and the earliest time it may be taken (None: ladder finished)."""
+    latest = latest_by_rule(issue.markers).get(rule.id)
+    if latest is None:
+        return rule.steps[0], None
+    if latest.level >= len(rule.steps):
+        return None, None
+    step = rule.steps[latest.level]
+    return step, latest.at + timedelta(days=step.after_days)
+
+
+def finding(issue: Issue, rule: Rule, facts: dict[str, Any], fact_names: list[str]) -> Finding:
+    return Finding(issue=issue.key, rule=rule.id, severity=rule.severity,
+                   facts={name: facts.get(name) for name in fact_names})
+
+
+def plan_issue(issue: Issue, facts: dict[str, Any], firing: list[Rule], known: dict[str, Rule],
+               now: datetime) -> list[Step]:
+    steps: list[Step] = []
+    firing_ids = {rule.id for rule in firing}
+    for rule in firing:
+        ladder_step, due = next_step_due(rule, issue)
+        if ladder_step is not None and (due is None or now >= due):
+            steps.append(_step(issue, rule, ladder_step, facts))
+
+    # A rule that stopped holding ends its ladder and takes back its labels, unless a rule
+    # that still holds has put the same label there.
+    marked = latest_by_rule(issue.markers)
+    kept = {label for rule in firing for label in rule.added_labels if rule.id in marked}
+    for rule_id in sorted(set(marked) - firing_ids):
+        rule = known.get(rule_id)
+        if rule is None or not rule.cleanup:
+            continue
+        labels = [label for label in dict.fromkeys(rule.added_labels)
+                  if label in issue.labels and label not in kept]
+        if labels:
+            action = Action(issue=issue.key, rule=rule.id, level=0, type="remove_labels", value=labels)
+            steps.append(Step(issue=issue.key, rule=rule.id, level=0, severity=rule.severity, actions=[action]))
+    return steps

@@ -1,0 +1,471 @@
+"""Load and check rule files: YAML with line numbers, the published JSON Schema, then meaning.
+
+Every problem becomes a RuleError naming the file, the line and the rule id.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from . import plugins
+from .conditions import OPERATORS_BY_TYPE, AllOf, AnyOf, Condition, Not, Test, compiled_pattern
+from .facts import DEFAULT_SETTINGS
+from .model import TRACKER_ACTIONS
+from .templates import referenced_names
+
+SCHEMA_PATH = Path(__file__).with_name("rulefile.schema.json")
+PACKS_DIR = Path(__file__).resolve().parent.parent / "rules"
+PACK_PREFIX = "pack:"
+GROUP_KEYS = ("any", "all", "not")
+TEMPLATED_ACTIONS = ("comment", "assign", "transition")
+
+Path_ = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class RuleError:
+    file: str
+    line: int
+    rule: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: [{self.rule or '-'}] {self.message}"
+
+
+class RuleFileErrors(Exception):
+    def __init__(self, errors: list[RuleError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    level: int
+    after_days: float
+    actions: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    rationale: str
+    when: Condition
+    exempt: Condition | None
+    steps: tuple[LadderStep, ...]
+    settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    cleanup: bool = True
+    file: str = ""
+    line: int = 0
+
+    @property
+    def condition(self) -> Condition:
+        """The whole test: `when` holds and `exempt` does not."""
+        return self.when if self.exempt is None else AllOf((self.when, Not(self.exempt)))
+
+    @property
+    def added_labels(self) -> list[str]:
+        return [label for step in self.steps for kind, value in step.actions if kind == "add_labels"
+                for label in value]
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    settings: dict[str, Any]
+    files: list[str]
+
+    def by_id(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in self.rules}
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- YAML with line numbers
+
+class Source:
+    """A parsed YAML document plus the line of every mapping key and sequence item."""
+
+    def __init__(self, file: str, data: Any, lines: dict[Path_, int]):
+        self.file = file
+        self.data = data
+        self.lines = lines
+
+    def line(self, path: Path_) -> int:
+        path = tuple(path)
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def rule_id(self, path: Path_) -> str | None:
+        if len(path) >= 2 and path[0] == "rules" and isinstance(self.data, dict):
+            rules = self.data.get("rules")
+            if isinstance(rules, list) and isinstance(path[1], int) and path[1] < len(rules):
+                rule = rules[path[1]]
+                if isinstance(rule, dict) and isinstance(rule.get("id"), str):
+                    return rule["id"]
+        if len(path) >= 2 and path[0] == "overrides":
+            return str(path[1])
+        return None
+
+    def error(self, path: Path_, message: str) -> RuleError:
+        return RuleError(self.file, self.line(path), self.rule_id(path), message)
+
+
+def parse_yaml(text: str, file: str) -> Source:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        raise RuleFileErrors([RuleError(file, line, None, f"invalid YAML: {error.problem or error}")]) from None
+    except yaml.YAMLError as error:
+        raise RuleFileErrors([RuleError(file, 1, None, f"invalid YAML: {error}")]) from None
+    if root is None:
+        raise RuleFileErrors([RuleError(file, 1, None, "the file is empty")])
+
+    lines: dict[Path_, int] = {}
+    problems: list[RuleError] = []
+    constructor = yaml.SafeLoader("")
+
+    def build(node: yaml.Node, path: Path_) -> Any:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = build(key_node, path + ("<key>",))
+                if not isinstance(key, (str, int, float, bool)):
+                    problems.append(RuleError(file, key_node.start_mark.line + 1, None,
+                                              "a mapping key must be a plain value"))
+                    continue
+                if key in result:
+                    problems.append(RuleError(file, key_node.start_mark.line + 1, None,
+                                              f"duplicate key {key!r}"))
+                lines[path + (key,)] = key_node.start_mark.line + 1
+                result[key] = build(value_node, path + (key,))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [build(item, path + (index,)) for index, item in enumerate(node.value)]
+        return constructor.construct_object(node, deep=True)
+
+    data = build(root, ())
+    if problems:
+        raise RuleFileErrors(problems)
+    return Source(file, data, lines)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RuleFileErrors([RuleError(str(path), 0, None, "no such rule file")]) from None
+    except UnicodeDecodeError as error:
+        raise RuleFileErrors([RuleError(str(path), 1, None, f"not UTF-8 text: {error}")]) from None
+    except OSError as error:
+        raise RuleFileErrors([RuleError(str(path), 0, None, f"cannot read: {error.strerror}")]) from None
+
+
+# ---------------------------------------------------------------- schema
+
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    what = error.schema.get("title") if isinstance(error.schema, dict) else None
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        names = ", ".join(repr(e) for e in extra)
+        return f"unknown {what or 'key'} {names} (expected one of: {', '.join(allowed)})"
+    if error.validator == "required":
+        return f"missing required key {error.message.split(' ')[0]}"
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"expected {expected}, got {json.dumps(error.instance, default=str)}"
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of: {', '.join(map(str, error.validator_value))}"
+    if error.validator == "const":
+        return f"expected {error.validator_value!r}, got {error.instance!r}"
+    if error.validator == "pattern" and error.path and error.path[-1] == "id":
+        return f"rule id {error.instance!r} must be kebab-case (lower-case words joined by '-')"
+    if error.validator == "maxProperties" and what == "action":
+        return f"one action per list item, got {', '.join(error.instance)}"
+    return error.message
+
+
+def _check_schema(source: Source) -> list[RuleError]:
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(source.data), key=lambda e: list(map(str, e.absolute_path)))
+    return [source.error(tuple(e.absolute_path), _schema_message(e)) for e in errors]
+
+
+# ---------------------------------------------------------------- meaning
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_PY_TYPES = {"number": (int, float), "string": (str,), "boolean": (bool,)}
+
+
+def _is_type(value: Any, fact_type: str) -> bool:
+    if fact_type == "number" and isinstance(value, bool):
+        return False
+    return isinstance(value, _PY_TYPES[fact_type])
+
+
+class _RuleBuilder:
+    """Checks one rule's meaning and turns it into a Rule; problems go to `errors`."""
+
+    def __init__(self, source: Source, path: Path_, raw: dict[str, Any], settings: dict[str, Any],
+                 fact_types: dict[str, str], action_names: list[str]):
+        self.source = source
+        self.path = path
+        self.raw = raw
+        self.settings = settings
+        self.fact_types = fact_types
+        self.action_names = action_names
+        self.errors: list[RuleError] = []
+
+    def fail(self, path: Path_, message: str) -> None:
+        self.errors.append(self.source.error(path, message))
+
+    def resolve(self, value: Any, path: Path_) -> Any:
+        if isinstance(value, dict) and set(value) == {"setting"}:
+            name = value["setting"]
+            if name not in self.settings:
+                known = sorted(self.settings)
+                self.fail(path, f"unknown setting {name!r}{_suggest(name, known)}; "
+                                f"this rule defines: {', '.join(known) or 'none'}")
+                return None
+            return self.settings[name]
+        return value
+
+    def check_value(self, fact: str, fact_type: str, op: str, value: Any, path: Path_) -> bool:
+        if op in ("missing", "present"):
+            ok, wanted = isinstance(value, bool), "true or false"
+        elif op in ("gt", "gte", "lt", "lte"):
+            ok, wanted = _is_type(value, "number"), "a number"
+        elif op in ("eq", "ne"):
+            ok, wanted = _is_type(value, fact_type), f"a {fact_type}"
+        elif op == "in":
+            ok = isinstance(value, list) and bool(value) and all(_is_type(v, fact_type) for v in value)
+            wanted = f"a non-empty list of {fact_type}s"
+        elif op == "contains":
+            ok, wanted = isinstance(value, str), "a string"
+        elif op in ("contains_any", "contains_all"):
+            ok = isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+            wanted = "a non-empty list of strings"
+        else:
+            ok, wanted = isinstance(value, str), "a regular expression string"
+            if ok:
+                try:
+                    compiled_pattern(value)
+                except Exception as error:  # re.error, or RecursionError on absurd patterns
+                    self.fail(path, f"bad regular expression {value!r} for {fact!r}: {error}")
+                    return False
+        if not ok:
+            self.fail(path, f"{op!r} on {fact_type} fact {fact!r} needs {wanted}, got {value!r}")
+        return ok
+
+    def test(self, fact: str, spec: Any, path: Path_) -> Condition | None:
+        if fact not in self.fact_types:
+            self.fail(path, f"unknown fact {fact!r}{_suggest(fact, sorted(self.fact_types))}")
+            return None
+        fact_type = self.fact_types[fact]
+        operators = spec if isinstance(spec, dict) and "setting" not in spec else {"eq": spec}
+        tests: list[Condition] = []
+        for op, raw_value in operators.items():
+            op_path = path + (op,) if operators is spec else path
+            if op not in OPERATORS_BY_TYPE[fact_type]:
+                allowed = ", ".join(OPERATORS_BY_TYPE[fact_type])
+                self.fail(op_path, f"operator {op!r} does not apply to {fact_type} fact {fact!r} "
+                                   f"(use one of: {allowed})")
+                continue
+            value = self.resolve(raw_value, op_path)
+            if value is None or not self.check_value(fact, fact_type, op, value, op_path):
+                continue
+            tests.append(Test(fact, op, value, self.source.line(op_path)))
+        if len(tests) != len(operators):
+            return None
+        return tests[0] if len(tests) == 1 else AllOf(tuple(tests))
+
+    def condition(self, raw: dict[str, Any], path: Path_) -> Condition | None:
+        parts: list[Condition | None] = []
+        for key, value in raw.items():
+            key_path = path + (key,)
+            if key in ("any", "all"):
+                items = [self.condition(item, key_path + (i,)) for i, item in enumerate(value)]
+                group = AnyOf if key == "any" else AllOf
+                parts.append(None if None in items else group(tuple(items)))
+            elif key == "not":
+                inner = self.condition(value, key_path)
+                parts.append(None if inner is None else Not(inner))
+            else:
+                parts.append(self.test(key, value, key_path))
+        if None in parts:
+            return None
+        return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+
+    def action(self, kind: str, value: Any, path: Path_) -> tuple[str, Any] | None:
+        if kind not in self.action_names:
+            self.fail(path, f"unknown action {kind!r}{_suggest(kind, self.action_names)} "
+                            f"(expected one of: {', '.join(self.action_names)})")
+            return None
+        spec = plugins.actions().get(kind)
+        if spec is not None:
+            try:
+                jsonschema.validate(value, spec.value_schema)
+            except jsonschema.ValidationError as error:
+                self.fail(path, f"action {kind!r}: {error.message}")
+                return None
+        if kind in TEMPLATED_ACTIONS or (spec is not None and isinstance(value, str)):
+            names, invalid = referenced_names(value)
+            for placeholder in invalid:
+                self.fail(path, f"template placeholder {placeholder} is not a fact name; "
+                                "templates may only contain {{ fact_name }}")
+            for name in names:
+                if name not in self.fact_types:
+                    self.fail(path, f"template references unknown fact {name!r}"
+                                    f"{_suggest(name, sorted(self.fact_types))}")
+        return kind, value
+
+    def ladder(self) -> tuple[LadderStep, ...]:
+        steps = []
+        first = [self.action(k, v, self.path + ("then", i, k))
+                 for i, item in enumerate(self.raw["then"]) for k, v in item.items()]
+        steps.append(LadderStep(1, 0, tuple(a for a in first if a)))
+        for index, raw_step in enumerate(self.raw.get("escalate", [])):
+            step_path = self.path + ("escalate", index)
+            after = raw_step["after_days"]
+            if after <= 0:
+                self.fail(step_path + ("after_days",),
+                          f"ladder step {index + 1} is out of order: after_days must be more than 0, "
+                          "since each step counts from the previous one")
+            actions = [self.action(k, v, step_path + (k,)) for k, v in raw_step.items() if k != "after_days"]
+            steps.append(LadderStep(index + 2, after, tuple(a for a in actions if a)))
+        return tuple(steps)
+
+    def build(self) -> Rule | None:
+        when = self.condition(self.raw["when"], self.path + ("when",))
+        exempt = self.condition(self.raw["exempt"], self.path + ("exempt",)) if "exempt" in self.raw else None
+        steps = self.ladder()
+        if self.errors or when is None:
+            return None
+        return Rule(
+            id=self.raw["id"], title=self.raw["title"], severity=self.raw["severity"],
+            rationale=self.raw["rationale"].strip(), when=when, exempt=exempt, steps=steps,
+            settings=dict(self.settings), cleanup=self.raw.get("cleanup", True),
+            file=self.source.file, line=self.source.line(self.path),
+        )
+
+
+# ---------------------------------------------------------------- entry points
+
+def pack_names() -> list[str]:
+    return sorted(p.stem for p in PACKS_DIR.glob("*.yml") if not p.name.endswith(".tests.yml"))
+
+
+def expand_paths(specs: list[str]) -> list[Path]:
+    """Rule files named by the user: files, directories (their *.yml, not *.tests.yml) or pack:NAME."""
+    files: list[Path] = []
+    for spec in specs:
+        if spec.startswith(PACK_PREFIX):
+            name = spec[len(PACK_PREFIX):]
+            path = PACKS_DIR / f"{name}.yml"
+            if not path.is_file():
+                raise RuleFileErrors([RuleError(spec, 0, None,
+                                                f"no rule pack {name!r} (packs: {', '.join(pack_names())})")])
+            files.append(path)
+            continue
+        path = Path(spec)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in (".yml", ".yaml")
+                           and not p.stem.endswith(".tests"))
+            if not found:
+                raise RuleFileErrors([RuleError(spec, 0, None, "no rule files (*.yml) in this directory")])
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+def load(specs: list[str]) -> RuleSet:
+    """Load, check and merge rule files. Raises RuleFileErrors listing every problem found."""
+    paths = expand_paths(specs)
+    fact_types = {name: spec.type for name, spec in plugins.facts().items()}
+    action_names = sorted(set(TRACKER_ACTIONS) | set(plugins.actions()))
+    errors: list[RuleError] = []
+    sources: list[Source] = []
+    for path in paths:
+        try:
+            source = parse_yaml(_read(path), str(path))
+        except RuleFileErrors as problem:
+            errors.extend(problem.errors)
+            continue
+        schema_errors = _check_schema(source)
+        if schema_errors:
+            errors.extend(schema_errors)
+        else:
+            sources.append(source)
+
+    settings = dict(DEFAULT_SETTINGS)
+    overrides: dict[str, tuple[Source, dict[str, Any]]] = {}
+    for source in sources:
+        settings.update(source.data.get("settings", {}))
+        for rule_id, override in source.data.get("overrides", {}).items():
+            overrides[rule_id] = (source, override)
+
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for source in sources:
+        for index, raw in enumerate(source.data.get("rules", [])):
+            path = ("rules", index)
+            where = f"{source.file}:{source.line(path)}"
+            if raw["id"] in seen:
+                errors.append(source.error(path + ("id",), f"duplicate rule id {raw['id']!r}; "
+                                                           f"already defined at {seen[raw['id']]}"))
+                continue
+            seen[raw["id"]] = where
+            override = overrides.get(raw["id"], (None, {}))[1]
+            rule_settings = dict(raw.get("settings", {}))
+            for name in override.get("settings", {}):
+                if name not in rule_settings:
+                    osrc = overrides[raw["id"]][0]
+                    errors.append(osrc.error(("overrides", raw["id"], "settings", name),
+                                             f"rule {raw['id']!r} has no setting {name!r}"
+                                             f"{_suggest(name, sorted(rule_settings))}"))
+            rule_settings.update(override.get("settings", {}))
+            builder = _RuleBuilder(source, path, raw, rule_settings, fact_types, action_names)
+            rule = builder.build()
+            errors.extend(builder.errors)
+            if rule is None or override.get("enabled", True) is False:
+                continue
+            if "severity" in override:
+                rule = Rule(**{**rule.__dict__, "severity": override["severity"]})
+            rules.append(rule)
+
+    for rule_id, (source, _) in overrides.items():
+        if rule_id not in seen:
+            errors.append(source.error(("overrides", rule_id),
+                                       f"override for unknown rule {rule_id!r}{_suggest(rule_id, sorted(seen))}"))
+    if errors:
+        raise RuleFileErrors(errors)
+    return RuleSet(rules=rules, settings=settings, files=[str(p) for p in paths])
+
+
+def default_specs() -> list[str]:
+    return [f"{PACK_PREFIX}governance"]
+

@@ -1,0 +1,215 @@
+"""Test cases for rule files (`NAME.tests.yml` beside `NAME.yml`), run by `steward test` and by pytest.
+
+A plugin package tests its own rules the same way:
+
+    from steward.core.ruletests import load_cases
+    import pytest
+
+    @pytest.mark.parametrize("case", load_cases(["my_rules/"]), ids=lambda c: c.id)
+    def test_rule_case(case):
+        result = case.run()
+        assert result.passed, result.describe()
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .conditions import ExplainLine, explain, normalize
+from .engine import Engine
+from .registry import FactContext
+from .rulefile import RuleError, RuleFileErrors, RuleSet, Source, load, parse_yaml
+from .runner import Runner, RunOptions, derive_facts
+from .timeutil import format_time, parse_time
+
+TESTS_SUFFIX = ".tests.yml"
+
+
+@dataclass
+class CaseResult:
+    file: str
+    line: int
+    name: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def describe(self) -> str:
+        head = f"FAILED {self.file}:{self.line}: {self.name}"
+        return "\n".join([head] + [f"    {p}" for p in self.problems])
+
+
+@dataclass
+class Case:
+    file: str
+    line: int
+    name: str
+    raw: dict[str, Any]
+    rules: RuleSet
+    now: datetime
+
+    @property
+    def id(self) -> str:
+        return f"{Path(self.file).name}:{self.line}:{self.name}"
+
+    def run(self) -> CaseResult:
+        return _run_case(self)
+
+
+def _explain_failure(lines: list[ExplainLine]) -> str:
+    return "; ".join(line.text + (" (pass)" if line.passed else " (fail)")
+                     for line in lines if not line.text.endswith(":"))
+
+
+def _case_facts(case: Case) -> dict[str, Any]:
+    specs = _fact_specs()
+    if "facts" in case.raw:
+        given = case.raw["facts"] or {}
+        unknown = sorted(set(given) - set(specs))
+        if unknown:
+            raise ValueError(f"unknown fact(s) {', '.join(unknown)}")
+        return {name: normalize(given.get(name), spec.type) for name, spec in specs.items()}
+    issue = _issue_from_case(case)
+    return derive_facts(issue, FactContext(now=case.now, settings=case.rules.settings))
+
+
+def _fact_specs():
+    from . import plugins
+
+    return plugins.facts()
+
+
+def _issue_from_case(case: Case):
+    from steward.plugins.files import issue_from_board
+
+    raw = dict(case.raw["issue"])
+    raw.setdefault("key", "TEST-1")
+    return issue_from_board(_jsonable(raw), "tests")
+
+
+def _jsonable(value: Any) -> Any:
+    """YAML gives datetimes for unquoted timestamps; the board format holds ISO strings."""
+    if isinstance(value, datetime):
+        return format_time(parse_time(value))
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _check_firing(case: Case, result: CaseResult) -> None:
+    facts = _case_facts(case)
+    rules = case.rules.rules
+    engine = Engine([rule.condition for rule in rules])
+    fired = {rules[i].id for i in engine.evaluate([facts])[0]}
+    by_id = case.rules.by_id()
+    for rule_id in case.raw.get("fire", []):
+        if rule_id not in by_id:
+            result.problems.append(f"unknown rule {rule_id!r} in `fire`")
+        elif rule_id not in fired:
+            why = _explain_failure(explain(by_id[rule_id].condition, facts))
+            result.problems.append(f"{rule_id}: expected to fire, did not. Deciding facts: {why}")
+    for rule_id in case.raw.get("not_fire", []):
+        if rule_id not in by_id:
+            result.problems.append(f"unknown rule {rule_id!r} in `not_fire`")
+        elif rule_id in fired:
+            why = _explain_failure(explain(by_id[rule_id].condition, facts))
+            result.problems.append(f"{rule_id}: expected not to fire, but fired. Deciding facts: {why}")
+
+
+def _step_names(steps) -> list[str]:
+    return sorted(f"{s.rule}@{s.level if s.level else 'cleanup'}" for s in steps)
+
+
+def _check_runs(case: Case, result: CaseResult) -> None:
+    """Apply the rules run after run to a one-issue board and compare the steps each run takes."""
+    raw_issue = _jsonable(dict(case.raw["issue"]))
+    raw_issue.setdefault("key", "TEST-1")
+    from steward.plugins.files import FilesTracker
+
+    with tempfile.TemporaryDirectory() as directory:
+        board = Path(directory) / "board.json"
+        board.write_text(json.dumps({"issues": [raw_issue]}), encoding="utf-8")
+        for number, run in enumerate(case.raw["runs"], start=1):
+            now = parse_time(run.get("now", case.now))
+            plan = Runner(FilesTracker(str(board)), case.rules, RunOptions(now=now, apply=True)).run()
+            expected = sorted(run.get("steps", []))
+            actual = _step_names(plan.steps)
+            if actual != expected:
+                result.problems.append(f"run {number} at {format_time(now)}: expected steps {expected}, "
+                                       f"got {actual}")
+
+
+def _run_case(case: Case) -> CaseResult:
+    result = CaseResult(case.file, case.line, case.name)
+    try:
+        if "runs" in case.raw:
+            if "issue" not in case.raw:
+                result.problems.append("`runs` needs an `issue` (ladders read the markers on an issue)")
+            else:
+                _check_runs(case, result)
+        if "fire" in case.raw or "not_fire" in case.raw:
+            _check_firing(case, result)
+    except (ValueError, KeyError, TypeError) as error:
+        result.problems.append(f"invalid case: {error}")
+    return result
+
+
+def _rules_for(tests_path: Path, source: Source) -> RuleSet:
+    named = source.data.get("rules")
+    if named is None:
+        specs = [str(tests_path.with_name(tests_path.name[: -len(TESTS_SUFFIX)] + ".yml"))]
+    else:
+        specs = [str(tests_path.parent / n) for n in (named if isinstance(named, list) else [named])]
+    return load(specs)
+
+
+def load_file(tests_path: str | Path) -> list[Case]:
+    tests_path = Path(tests_path)
+    source = parse_yaml(tests_path.read_text(encoding="utf-8"), str(tests_path))
+    data = source.data
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        raise RuleFileErrors([RuleError(str(tests_path), 1, None, "a tests file needs a list under `cases`")])
+    rules = _rules_for(tests_path, source)
+    default_now = data.get("now")
+    cases = []
+    for index, raw in enumerate(data["cases"]):
+        line = source.line(("cases", index))
+        if not isinstance(raw, dict) or not raw.get("name"):
+            raise RuleFileErrors([RuleError(str(tests_path), line, None, "each case needs a `name`")])
+        now = raw.get("now", default_now)
+        if now is None:
+            raise RuleFileErrors([RuleError(str(tests_path), line, None, "the case needs a pinned `now`")])
+        cases.append(Case(str(tests_path), line, str(raw["name"]), raw, rules, parse_time(now)))
+    return cases
+
+
+def find_test_files(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for spec in paths:
+        path = Path(spec)
+        if path.is_dir():
+            found.extend(sorted(path.rglob(f"*{TESTS_SUFFIX}")))
+        elif path.name.endswith(TESTS_SUFFIX):
+            found.append(path)
+        else:
+            beside = path.with_name(path.stem + TESTS_SUFFIX)
+            if beside.exists():
+                found.append(beside)
+    return found
+
+
+def load_cases(paths: list[str]) -> list[Case]:
+    return [case for file in find_test_files(paths) for case in load_file(file)]
+
+
+def run_paths(paths: list[str]) -> list[CaseResult]:
+    return [case.run() for case in load_cases(paths)]

@@ -1,0 +1,45 @@
+"""Timezone-aware UTC times, parsed from every shape the trackers send."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+
+_OFFSET_WITHOUT_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
+
+
+def parse_time(value: str | datetime | date | int | float) -> datetime:
+    """Parse ISO-8601 (with `Z`, `+0800` or `+08:00`), a date, or epoch seconds, into aware UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        text = _OFFSET_WITHOUT_COLON.sub(r"\1:\2", text)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError as error:
+            raise ValueError(f"not an ISO-8601 time: {value!r}") from error
+    else:
+        raise ValueError(f"not a time: {value!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def days_between(earlier: datetime, later: datetime) -> int:
+    """Whole days elapsed, floored: 13 days 23 hours is 13, and 12 hours in the past is -1."""
+    return int((later - earlier).total_seconds() // 86400)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,232 @@
+"""The files tracker: a JSON board `{"issues": [...]}` read from and written back to disk.
+
+Used for the demo board, for exports and for offline rehearsals. Writes are atomic: the whole board
+is written to a temporary file beside it and renamed over it once, when the run closes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from steward.core.hookspecs import hookimpl
+from steward.core.markers import dedupe, find_markers, with_marker
+from steward.core.model import Change, Comment, Issue, Marker, Step
+from steward.core.registry import TrackerError
+from steward.core.timeutil import format_time, parse_time
+
+log = logging.getLogger("steward.files")
+
+PAGE_SIZE = 500
+STEWARD_AUTHOR = "steward"
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _time(value: Any, what: str, key: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        log.warning("%s: ignoring %s %r: not a date or time", key, what, value)
+        return None
+
+
+def _labels(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [str(v) for v in value if v is not None]
+
+
+def _comments(raw: Any, key: str) -> list[Comment]:
+    comments = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        created = _time(item.get("created"), "comment time", key)
+        if created is None:
+            log.warning("%s: skipping a comment without a valid `created` time", key)
+            continue
+        body = _text(item.get("body")) or ""
+        author = _text(item.get("author"))
+        by_steward = author == STEWARD_AUTHOR or bool(find_markers(body))
+        comments.append(Comment(author=author, created=created, body=body, by_steward=by_steward))
+    return comments
+
+
+def _changes(raw: Any, key: str) -> list[Change]:
+    changes = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict) or not item.get("field"):
+            continue
+        at = _time(item.get("at"), "change time", key)
+        if at is None:
+            log.warning("%s: skipping a %s change without a valid `at` time", key, item.get("field"))
+            continue
+        changes.append(Change(field=str(item["field"]), from_value=_text(item.get("from")),
+                              to_value=_text(item.get("to")), author=_text(item.get("author")), at=at))
+    return changes
+
+
+def _markers(raw: Any, comments: list[Comment], key: str) -> list[Marker]:
+    markers = [m for c in comments for m in find_markers(c.body)]
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            markers.append(Marker(rule=str(item["rule"]), level=int(item["level"]), at=parse_time(item["at"])))
+        except (KeyError, TypeError, ValueError):
+            log.warning("%s: ignoring a malformed marker %r", key, item)
+    return dedupe(markers)
+
+
+def issue_from_board(raw: dict[str, Any], board_name: str) -> Issue:
+    key = str(raw["key"])
+    comments = _comments(raw.get("comments"), key)
+    return Issue(
+        key=key,
+        url=_text(raw.get("url")),
+        tracker=f"files:{board_name}",
+        project=_text(raw.get("project")) or key.rsplit("-", 1)[0],
+        title=_text(raw.get("title")) or "",
+        body=_text(raw.get("body")) or "",
+        type=_text(raw.get("type")),
+        status=_text(raw.get("status")),
+        status_category=_text(raw.get("status_category")),
+        priority=_text(raw.get("priority")),
+        labels=_labels(raw.get("labels")),
+        assignee=_text(raw.get("assignee")),
+        reporter=_text(raw.get("reporter")),
+        created=_time(raw.get("created"), "created time", key),
+        updated=_time(raw.get("updated"), "updated time", key),
+        due=_time(raw.get("due"), "due date", key),
+        comments=comments,
+        changes=_changes(raw.get("changes"), key),
+        markers=_markers(raw.get("markers"), comments, key),
+        extra={k: v for k, v in raw.items() if k not in _MODEL_FIELDS},
+    )
+
+
+_MODEL_FIELDS = {"key", "url", "project", "title", "body", "type", "status", "status_category", "priority",
+                 "labels", "assignee", "reporter", "created", "updated", "due", "comments", "changes",
+                 "markers"}
+
+
+def _history(kind: str, value: Any) -> list[tuple[str, str | None, str | None]]:
+    """Board history for a write, one entry per label as the model expects."""
+    if kind == "add_labels":
+        return [("labels", None, label) for label in value]
+    if kind == "remove_labels":
+        return [("labels", label, None) for label in value]
+    return [("assignee" if kind == "assign" else "status", None, value)]
+
+
+class FilesTracker:
+    name = "files"
+
+    def __init__(self, path: str):
+        if not path:
+            raise TrackerError("--tracker files:PATH needs the path of a JSON board, e.g. files:examples/board.json")
+        self.path = Path(path)
+        self._board: dict[str, Any] | None = None
+        self._by_key: dict[str, dict[str, Any]] = {}
+        self._dirty = False
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise TrackerError(f"board {self.path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise TrackerError(f"cannot read board {self.path}: {error}") from None
+        try:
+            board = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise TrackerError(f"board {self.path} is not valid JSON: line {error.lineno} column "
+                               f"{error.colno}: {error.msg}") from None
+        if not isinstance(board, dict) or not isinstance(board.get("issues"), list):
+            raise TrackerError(f'board {self.path} must be a JSON object {{"issues": [...]}}')
+        return board
+
+    def fetch(self, query: str | None = None, since: datetime | None = None) -> Iterator[list[Issue]]:
+        self._board = self._load()
+        page: list[Issue] = []
+        for index, raw in enumerate(self._board["issues"]):
+            if not isinstance(raw, dict) or raw.get("key") in (None, ""):
+                log.warning("%s: skipping issue #%d: it has no `key`", self.path, index + 1)
+                continue
+            issue = issue_from_board(raw, self.path.name)
+            if issue.key in self._by_key:
+                log.warning("%s: skipping a second issue with key %s", self.path, issue.key)
+                continue
+            self._by_key[issue.key] = raw
+            if since is not None and issue.updated is not None and issue.updated < since:
+                continue
+            page.append(issue)
+            if len(page) >= PAGE_SIZE:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
+        raw = self._by_key[issue.key]
+        for step in steps:
+            for action in step.actions:
+                self._apply_action(raw, step, action.type, action.value, now)
+            if step.marks:
+                raw.setdefault("markers", []).append(
+                    {"rule": step.rule, "level": step.level, "at": format_time(now)})
+        self._dirty = True
+
+    def _apply_action(self, raw: dict[str, Any], step: Step, kind: str, value: Any, now: datetime) -> None:
+        if kind == "comment":
+            marker = Marker(rule=step.rule, level=step.level, at=now)
+            raw.setdefault("comments", []).append(
+                {"author": STEWARD_AUTHOR, "created": format_time(now), "body": with_marker(value, marker)})
+        elif kind == "add_labels":
+            labels = raw.setdefault("labels", [])
+            labels.extend(label for label in value if label not in labels)
+        elif kind == "remove_labels":
+            raw["labels"] = [label for label in raw.get("labels", []) if label not in value]
+        elif kind == "assign":
+            raw["assignee"] = value
+        elif kind == "transition":
+            raw["status"] = value
+        else:
+            return
+        for field, before, after in _history(kind, value):
+            raw.setdefault("changes", []).append(
+                {"field": field, "from": before, "to": after, "author": STEWARD_AUTHOR, "at": format_time(now)})
+        raw["updated"] = format_time(now)
+
+    def close(self) -> None:
+        if not self._dirty or self._board is None:
+            return
+        directory = self.path.resolve().parent
+        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(self._board, out, indent=2, ensure_ascii=False)
+                out.write("\n")
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        self._dirty = False
+
+
+@hookimpl
+def register_trackers(register):
+    register("files", lambda target, options: FilesTracker(target))
