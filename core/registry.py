@@ -54,5 +54,8 @@ class Tracker(Protocol):
     def close(self) -> None:
         """Flush and release whatever the adapter holds."""
 
+    # Optional: `narrow(rules: list[Rule]) -> None`, called before fetch, lets an adapter fetch only the
+    # fields the rules need and push conditions down into its query. Results must not change.
+
 
 TrackerFactory = Callable[[str, dict[str, Any]], Tracker]

@@ -120,6 +120,9 @@ class Runner:
         steward_log = logging.getLogger("steward")
         steward_log.addHandler(collector)
         try:
+            narrow = getattr(self.tracker, "narrow", None)
+            if narrow is not None:
+                narrow(self.rules.rules)
             for page in self.tracker.fetch(self.options.query, self.options.since):
                 self._page(page, plan)
             self.tracker.close()
