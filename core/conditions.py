@@ -161,3 +161,14 @@ def explain(condition: Condition, facts: dict[str, Any], depth: int = 0) -> list
     for item in condition.items:
         lines.extend(explain(item, facts, depth + 1))
     return lines
+
+
+def explain_inline(condition: Condition, facts: dict[str, Any]) -> str:
+    """The explanation on one line: `fact = value; op expected (pass|fail)`, groups in brackets."""
+    if isinstance(condition, Test):
+        mark = "pass" if holds(condition, facts) else "fail"
+        return f"{condition.fact} = {facts.get(condition.fact)!r}; {condition.op} {condition.value!r} ({mark})"
+    if isinstance(condition, Not):
+        return f"not[{explain_inline(condition.item, facts)}]"
+    inner = ", ".join(explain_inline(item, facts) for item in condition.items)
+    return inner if isinstance(condition, AllOf) else f"any[{inner}]"

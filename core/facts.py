@@ -65,7 +65,8 @@ def has_due(issue: Issue, ctx: FactContext) -> bool:
 
 
 def days_until_due(issue: Issue, ctx: FactContext) -> int | None:
-    return None if issue.due is None else days_between(ctx.now, issue.due)
+    """Calendar days (UTC): due dates are dates, so a date due today is 0 and yesterday's is -1."""
+    return None if issue.due is None else (issue.due.date() - ctx.now.date()).days
 
 
 def days_overdue(issue: Issue, ctx: FactContext) -> int | None:

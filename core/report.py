@@ -18,7 +18,7 @@ def _value(value: Any) -> str:
         return "(missing)"
     if isinstance(value, list):
         return "[" + ", ".join(map(str, value)) + "]"
-    return str(value)
+    return _one_line(str(value), 60)
 
 
 def _one_line(text: str, limit: int = 90) -> str:

@@ -184,9 +184,12 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     what = error.schema.get("title") if isinstance(error.schema, dict) else None
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        extra = _extra_keys(error)
         names = ", ".join(repr(e) for e in extra)
+        what = what if error.absolute_path else "top-level key"
         return f"unknown {what or 'key'} {names} (expected one of: {', '.join(allowed)})"
+    if error.validator == "minProperties" and what == "ladder step":
+        return "a ladder step needs at least one action besides after_days"
     if error.validator == "required":
         return f"missing required key {error.message.split(' ')[0]}"
     if error.validator == "type":
@@ -204,10 +207,28 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
+def _extra_keys(error: jsonschema.ValidationError) -> list[str]:
+    """The keys an additionalProperties error is about, in document order."""
+    if not isinstance(error.instance, dict):
+        return []
+    allowed = error.schema.get("properties", {})
+    return [key for key in error.instance if key not in allowed]
+
+
+def _error_path(error: jsonschema.ValidationError) -> Path_:
+    """Where to point: an unknown key's own line, not the line of the mapping that holds it."""
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        extra = _extra_keys(error)
+        if extra:
+            path += (extra[0],)
+    return path
+
+
 def _check_schema(source: Source) -> list[RuleError]:
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(source.data), key=lambda e: list(map(str, e.absolute_path)))
-    return [source.error(tuple(e.absolute_path), _schema_message(e)) for e in errors]
+    return [source.error(_error_path(e), _schema_message(e)) for e in errors]
 
 
 # ---------------------------------------------------------------- meaning

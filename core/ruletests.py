@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .conditions import ExplainLine, explain, normalize
+from .conditions import explain_inline, normalize
 from .engine import Engine
 from .registry import FactContext
 from .rulefile import RuleError, RuleFileErrors, RuleSet, Source, load, parse_yaml
@@ -63,11 +63,6 @@ class Case:
         return _run_case(self)
 
 
-def _explain_failure(lines: list[ExplainLine]) -> str:
-    return "; ".join(line.text + (" (pass)" if line.passed else " (fail)")
-                     for line in lines if not line.text.endswith(":"))
-
-
 def _case_facts(case: Case) -> dict[str, Any]:
     specs = _fact_specs()
     if "facts" in case.raw:
@@ -98,6 +93,8 @@ def _jsonable(value: Any) -> Any:
     """YAML gives datetimes for unquoted timestamps; the board format holds ISO strings."""
     if isinstance(value, datetime):
         return format_time(parse_time(value))
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -115,13 +112,13 @@ def _check_firing(case: Case, result: CaseResult) -> None:
         if rule_id not in by_id:
             result.problems.append(f"unknown rule {rule_id!r} in `fire`")
         elif rule_id not in fired:
-            why = _explain_failure(explain(by_id[rule_id].condition, facts))
+            why = explain_inline(by_id[rule_id].condition, facts)
             result.problems.append(f"{rule_id}: expected to fire, did not. Deciding facts: {why}")
     for rule_id in case.raw.get("not_fire", []):
         if rule_id not in by_id:
             result.problems.append(f"unknown rule {rule_id!r} in `not_fire`")
         elif rule_id in fired:
-            why = _explain_failure(explain(by_id[rule_id].condition, facts))
+            why = explain_inline(by_id[rule_id].condition, facts)
             result.problems.append(f"{rule_id}: expected not to fire, but fired. Deciding facts: {why}")
 
 
