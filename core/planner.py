@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from .conditions import holds
 from .markers import latest_by_rule
 from .model import Action, Finding, Issue, Step
 from .rulefile import LadderStep, Rule
@@ -63,13 +64,14 @@ def plan_issue(issue: Issue, facts: dict[str, Any], firing: list[Rule], known: d
         if ladder_step is not None and (due is None or now >= due):
             steps.append(_step(issue, rule, ladder_step, facts))
 
-    # A rule that stopped holding ends its ladder and takes back its labels, unless a rule
-    # that still holds has put the same label there.
+    # A rule whose `when` stopped holding ends its ladder and takes back its labels, unless a rule
+    # that still holds has put the same label there. A rule that is merely exempt now keeps them:
+    # its own labels (such as `escalated`) may be what made it exempt.
     marked = latest_by_rule(issue.markers)
     kept = {label for rule in firing for label in rule.added_labels if rule.id in marked}
     for rule_id in sorted(set(marked) - firing_ids):
         rule = known.get(rule_id)
-        if rule is None or not rule.cleanup:
+        if rule is None or not rule.cleanup or holds(rule.when, facts):
             continue
         labels = [label for label in dict.fromkeys(rule.added_labels)
                   if label in issue.labels and label not in kept]

@@ -121,15 +121,6 @@ _MODEL_FIELDS = {"key", "url", "project", "title", "body", "type", "status", "st
                  "markers"}
 
 
-def _history(kind: str, value: Any) -> list[tuple[str, str | None, str | None]]:
-    """Board history for a write, one entry per label as the model expects."""
-    if kind == "add_labels":
-        return [("labels", None, label) for label in value]
-    if kind == "remove_labels":
-        return [("labels", label, None) for label in value]
-    return [("assignee" if kind == "assign" else "status", None, value)]
-
-
 class FilesTracker:
     name = "files"
 
@@ -189,22 +180,27 @@ class FilesTracker:
         self._dirty = True
 
     def _apply_action(self, raw: dict[str, Any], step: Step, kind: str, value: Any, now: datetime) -> None:
+        history: list[tuple[str, str | None, str | None]] = []
         if kind == "comment":
             marker = Marker(rule=step.rule, level=step.level, at=now)
             raw.setdefault("comments", []).append(
                 {"author": STEWARD_AUTHOR, "created": format_time(now), "body": with_marker(value, marker)})
         elif kind == "add_labels":
             labels = raw.setdefault("labels", [])
-            labels.extend(label for label in value if label not in labels)
+            added = [label for label in value if label not in labels]
+            labels.extend(added)
+            history = [("labels", None, label) for label in added]
         elif kind == "remove_labels":
+            removed = [label for label in raw.get("labels", []) if label in value]
             raw["labels"] = [label for label in raw.get("labels", []) if label not in value]
-        elif kind == "assign":
-            raw["assignee"] = value
-        elif kind == "transition":
-            raw["status"] = value
+            history = [("labels", label, None) for label in removed]
+        elif kind in ("assign", "transition"):
+            field = "assignee" if kind == "assign" else "status"
+            history = [(field, _text(raw.get(field)), value)]
+            raw[field] = value
         else:
             return
-        for field, before, after in _history(kind, value):
+        for field, before, after in history:
             raw.setdefault("changes", []).append(
                 {"field": field, "from": before, "to": after, "author": STEWARD_AUTHOR, "at": format_time(now)})
         raw["updated"] = format_time(now)

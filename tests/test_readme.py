@@ -16,7 +16,8 @@ def _setup_commands() -> list[str]:
 
 def test_readme_opens_with_exactly_two_commands():
     install_and_plan, run_tests = _setup_commands()
-    assert "pip install -e ." in install_and_plan and "steward plan --tracker files:examples/board.json" in install_and_plan
+    assert "pip install -e ." in install_and_plan
+    assert "steward plan --tracker files:examples/board.json" in install_and_plan
     assert "pytest" in run_tests
 
 
