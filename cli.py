@@ -6,11 +6,12 @@ import json
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 import click
 
 from . import __version__
-from .core import plugins, report, rulefile, ruletests
+from .core import explanation, plugins, report, ruledocs, rulefile, ruletests
 from .core.registry import Tracker, TrackerError
 from .core.runner import Runner, RunOptions
 from .core.timeutil import parse_time, utcnow
@@ -156,6 +157,73 @@ def test_rules(paths: tuple[str, ...]) -> None:
         click.echo(result.describe())
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.option("--tracker", "tracker_spec", required=True, metavar="SCHEME[:TARGET]")
+@click.option("--rules", "rule_specs", multiple=True, metavar="PATH")
+@click.option("--rule", "rule_id", required=True, help="The rule to explain.")
+@click.option("--url", "--jira-url", "--github-url", "url")
+@click.option("--now", type=TIME)
+@click.argument("issue_key")
+def explain(tracker_spec, rule_specs, rule_id, url, now, issue_key) -> None:
+    """Show, condition by condition, why RULE fires or not on ISSUE_KEY, and the next ladder step."""
+    rules = _load_rules(rule_specs)
+    rule = rules.by_id().get(rule_id)
+    if rule is None:
+        _fail(f"no rule {rule_id!r} loaded (rules: {', '.join(sorted(rules.by_id()))})")
+    tracker = open_tracker(tracker_spec, url)
+    try:
+        issue = find_issue(tracker, issue_key)
+    except TrackerError as error:
+        _fail(str(error))
+    if issue is None:
+        _fail(f"issue {issue_key} not found in {tracker_spec}")
+    click.echo(explanation.explain_issue(rule, issue, rules, now or utcnow()))
+
+
+def find_issue(tracker: Tracker, key: str):
+    fetch_one = getattr(tracker, "fetch_one", None)
+    if fetch_one is not None:
+        return fetch_one(key)
+    for page in tracker.fetch(None, None):
+        for issue in page:
+            if issue.key == key:
+                return issue
+    return None
+
+
+@cli.group()
+def rules() -> None:
+    """List, show and document the loaded rules."""
+
+
+@rules.command("list")
+@click.option("--rules", "rule_specs", multiple=True, metavar="PATH")
+def rules_list(rule_specs) -> None:
+    """One line per rule: id, severity, title."""
+    for rule in _load_rules(rule_specs).rules:
+        click.echo(ruledocs.rule_summary(rule))
+
+
+@rules.command("show")
+@click.option("--rules", "rule_specs", multiple=True, metavar="PATH")
+@click.argument("rule_id")
+def rules_show(rule_specs, rule_id) -> None:
+    """A rule's title, severity, rationale, condition, settings and ladder."""
+    rule = _load_rules(rule_specs).by_id().get(rule_id)
+    if rule is None:
+        _fail(f"no rule {rule_id!r} loaded")
+    click.echo(ruledocs.rule_detail(rule))
+
+
+@rules.command("docs")
+@click.option("--rules", "rule_specs", multiple=True, metavar="PATH")
+@click.option("--out", "out_dir", default="docs/rules", show_default=True, type=click.Path(file_okay=False))
+def rules_docs(rule_specs, out_dir) -> None:
+    """Write one Markdown page per rule file."""
+    for path in ruledocs.write_pack_docs(_load_rules(rule_specs), Path(out_dir)):
+        click.echo(f"wrote {path}")
 
 
 plugins.pm.hook.register_commands(cli=cli)

@@ -172,3 +172,13 @@ def explain_inline(condition: Condition, facts: dict[str, Any]) -> str:
         return f"not[{explain_inline(condition.item, facts)}]"
     inner = ", ".join(explain_inline(item, facts) for item in condition.items)
     return inner if isinstance(condition, AllOf) else f"any[{inner}]"
+
+
+def to_text(condition: Condition) -> str:
+    """A condition as a reader would say it: `days_unassigned gte 14 and not (labels contains_any [...])`."""
+    if isinstance(condition, Test):
+        return f"{condition.fact} {condition.op} {condition.value!r}"
+    if isinstance(condition, Not):
+        return f"not ({to_text(condition.item)})"
+    joiner = " and " if isinstance(condition, AllOf) else " or "
+    return joiner.join(f"({to_text(i)})" if isinstance(i, (AllOf, AnyOf)) else to_text(i) for i in condition.items)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
+
 from steward.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent

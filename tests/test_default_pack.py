@@ -3,6 +3,7 @@
 import shutil
 
 import pytest
+
 from helpers import DEMO_BOARD, DEMO_NOW, ROOT, run_json, steward
 from steward.core.ruletests import load_cases, run_paths
 

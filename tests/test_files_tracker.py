@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from helpers import DEMO_NOW, copy_board, run_json, steward, write_board
 
 

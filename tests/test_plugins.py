@@ -7,6 +7,7 @@ import sys
 
 import pluggy
 import pytest
+
 from helpers import ROOT
 from steward.core import hookspecs, plugins
 from steward.core.registry import FactSpec
