@@ -15,6 +15,8 @@ from .registry import ActionSpec, FactSpec, TrackerFactory
 DEFAULT_PLUGINS = (
     "steward.core.facts",
     "steward.plugins.files",
+    "steward.plugins.jira",
+    "steward.plugins.github",
 )
 
 ENTRY_POINT_GROUP = "steward"

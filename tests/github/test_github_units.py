@@ -1,0 +1,95 @@
+"""Adapter decisions checked against a stub requester: `since`, schema fallbacks, sweeps from `steward event`."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from github import GithubException
+
+from steward.cli import cli
+from steward.plugins import github as gh
+
+TOKEN = "test-token-not-real"
+EMPTY = {"data": {"repository": {"issues": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}}}}
+
+
+class StubRequester:
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def _next(self, call):
+        self.calls.append(call)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return {}, answer
+
+    def graphql_query(self, query, variables):
+        return self._next(("graphql", query, variables))
+
+    def requestJsonAndCheck(self, verb, url, parameters=None, headers=None, input=None):  # noqa: N802
+        return self._next((verb, url, parameters, input))
+
+
+def with_stub(answers, **kwargs):
+    tracker = gh.GitHubTracker("o/r", TOKEN, **kwargs)
+    tracker.requester = StubRequester(answers)
+    return tracker, tracker.requester
+
+
+def test_since_narrows_the_graphql_sweep(fake_time):
+    from datetime import datetime, timezone
+    tracker, stub = with_stub([EMPTY])
+    list(tracker.fetch(None, datetime(2026, 11, 1, tzinfo=timezone.utc)))
+    variables = stub.calls[0][2]
+    assert variables["since"] == "2026-11-01T00:00:00Z" and variables["states"] == ["OPEN"]
+    assert "filterBy: {since: $since}" in stub.calls[0][1]
+
+
+def test_a_server_without_issue_types_is_asked_again_without_them(fake_time):
+    unknown = GithubException(400, {"errors": [{"message": "Field 'issueType' doesn't exist on type 'Issue'"}]}, {})
+    tracker, stub = with_stub([unknown, EMPTY])
+    assert list(tracker.fetch(None, None)) == [[]]
+    assert "issueType" in stub.calls[0][1] and "issueType" not in stub.calls[1][1]
+
+
+def test_no_graphql_endpoint_falls_back_to_rest(fake_time):
+    missing = GithubException(404, {"message": "Not Found"}, {})
+    issue = {"number": 5, "title": "t", "state": "open", "created_at": "2024-01-01T00:00:00Z",
+             "updated_at": "2024-01-02T00:00:00Z", "user": {"login": "a"}, "labels": [{"name": "priority:low"}]}
+    timeline = [{"event": "labeled", "actor": {"login": "a"}, "created_at": "2024-01-01T00:00:00Z",
+                 "label": {"name": "priority:low"}}]
+    tracker, stub = with_stub([missing, [issue, {**issue, "number": 6, "pull_request": {}}], timeline])
+    issues = [i for page in tracker.fetch(None, None) for i in page]
+    assert [i.key for i in issues] == ["#5"] and issues[0].priority == "low"
+    assert [c[0] for c in stub.calls] == ["graphql", "GET", "GET"]
+
+
+def test_github_errors_are_actionable_and_never_show_the_token(fake_time):
+    import pytest
+
+    from steward.core.registry import TrackerError
+    tracker, _ = with_stub([GithubException(401, {"message": "Bad credentials"}, {})])
+    with pytest.raises(TrackerError) as caught:
+        list(tracker.fetch(None, None))
+    assert "GITHUB_TOKEN" in str(caught.value) and TOKEN not in str(caught.value)
+
+
+def test_plan_without_a_token_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    result = CliRunner().invoke(cli, ["plan", "--tracker", "github:o/r"])
+    assert result.exit_code == 2 and "set GITHUB_TOKEN" in result.output
+
+
+def test_schedule_event_sweeps_the_repository(tmp_path, github_env, cassette):
+    path = tmp_path / "schedule.json"
+    path.write_text(json.dumps({"schedule": "17 6 * * *", "repository": {"full_name": "panjf2000/ants"}}))
+    with cassette("sweep_250") as cass:
+        result = CliRunner().invoke(cli, ["event", "--github-event", str(path), "--event-name", "schedule",
+                                          "--dry-run", "--now", "2022-07-01T00:00:00Z"])
+    assert result.exit_code == 0, result.output
+    assert cass.play_count == 3 and "250 issues checked" in result.output
+    assert github_env["summary"].read_text().startswith("## Steward plan")

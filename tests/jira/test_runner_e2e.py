@@ -1,0 +1,60 @@
+"""End to end through core.runner.Runner: plan, then apply, against cassettes of a Jira Cloud site."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from jira_support import JQL, recorder
+
+from steward.core import rulefile
+from steward.core.runner import Runner, RunOptions
+
+RULES = Path(__file__).resolve().parent / "fixtures" / "e2e_rules.yml"
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+ACTED_ON = ["EE-1", "EE-10", "K5-2", "K5-3", "K5-4"]
+
+
+def test_plan_then_apply(make_tracker, sent):
+    rules = rulefile.load([str(RULES)])
+    with recorder.use_cassette("e2e_plan.yaml") as cassette:
+        plan = Runner(make_tracker(), rules, RunOptions(now=NOW, query=JQL)).run()
+        assert cassette.all_played and cassette.play_count == 1  # plan: one search page, no write
+    assert plan.issues_seen == 5
+    assert sorted({s.issue for s in plan.steps}) == sorted(ACTED_ON)
+    assert {(f.issue, f.rule) for f in plan.findings} == {
+        ("EE-1", "open-saas-review"), ("EE-10", "open-saas-review"),
+        ("K5-2", "unowned"), ("K5-3", "unowned"), ("K5-4", "unowned")}
+    assert not [call for call in sent if call[0] != "GET"]
+
+    sent.clear()
+    tracker = make_tracker()
+    with recorder.use_cassette("e2e_apply.yaml") as cassette:
+        applied = Runner(tracker, rules, RunOptions(now=NOW, query=JQL, apply=True)).run()
+        assert cassette.all_played and cassette.play_count == 1 + len(ACTED_ON)  # K issues = K writes
+    assert not applied.deferred and len(applied.steps) == len(plan.steps)
+    writes = [call for call in sent if call[0] == "PUT"]
+    assert sorted(url.rsplit("/", 1)[1] for _, url, _, _ in writes) == sorted(ACTED_ON)
+    body = dict((url.rsplit("/", 1)[1], b) for _, url, _, b in writes)["K5-2"]
+    assert body["update"]["labels"] == [{"add": "needs-owner"}]
+    assert "Steward · rule unowned · step 1" in body["update"]["comment"][0]["add"]["body"]
+    assert body["properties"][0]["value"]["markers"][0]["rule"] == "unowned"
+    # the search carried the pushed-down clause, OR the labels the rules add (for clean-up)
+    jql = sent[0][2]["jql"]
+    assert jql.startswith(f"({JQL}) AND (") and 'labels in ("needs-owner", "needs-review")' in jql
+
+
+def test_a_write_jira_refuses_is_deferred_not_fatal(make_tracker, monkeypatch):
+    from steward.core.registry import TrackerError
+
+    rules = rulefile.load([str(RULES)])
+    tracker = make_tracker()
+
+    def refuse(issue, steps, now):
+        raise TrackerError("Jira refused writing (HTTP 403)")
+
+    monkeypatch.setattr(tracker, "apply", refuse)
+    with recorder.use_cassette("e2e_plan.yaml"):
+        plan = Runner(tracker, rules, RunOptions(now=NOW, query=JQL, apply=True)).run()
+    assert not plan.steps and len(plan.deferred) == 5
+    assert any("HTTP 403" in w for w in plan.warnings)

@@ -1,0 +1,117 @@
+"""Writes: one PUT per acted-on issue (comment + labels + marker property), never a label replace,
+no duplicate comment after a 503."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from jira_support import CLOUD, DC, DC_ENV, recorder
+
+from steward.core.model import Action, Issue, Marker, Step
+from steward.core.registry import TrackerError
+
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+
+
+def step(key, rule, level, *actions):
+    return Step(issue=key, rule=rule, level=level, severity="high",
+                actions=[Action(key, rule, level, kind, value) for kind, value in actions])
+
+
+def puts(sent):
+    return [call for call in sent if call[0] == "PUT"]
+
+
+def test_every_write_shape_costs_one_request_per_issue(make_tracker, sent):
+    tracker = make_tracker()
+    earlier = Marker("stale", 1, datetime(2026, 11, 1, tzinfo=timezone.utc))
+    with recorder.use_cassette("cloud_writes.yaml") as cassette:
+        # comment + label add + marker property
+        tracker.apply(Issue("EE-1", markers=[earlier]), [
+            step("EE-1", "unowned-exception", 1, ("comment", "Please assign one owner."),
+                 ("add_labels", ["needs-owner"]))], NOW)
+        # clean-up: label removal only, no marker
+        tracker.apply(Issue("EE-2", labels=["needs-owner"]), [
+            step("EE-2", "unowned-exception", 0, ("remove_labels", ["needs-owner"]))], NOW)
+        # assignment and a second rule's comment folded into the same request
+        tracker.apply(Issue("EE-3"), [
+            step("EE-3", "unowned-exception", 2, ("comment", "Escalating."), ("assign", "5b10a2844c20165700ede21g"),
+                 ("add_labels", ["escalated"])),
+            step("EE-3", "stale", 1, ("comment", "Stale."), ("remove_labels", ["fresh"]))], NOW)
+        # a transition: GET transitions + POST, then the edit
+        tracker.apply(Issue("EE-4"), [
+            step("EE-4", "blocked", 1, ("transition", "In Progress"), ("comment", "Moving it."))], NOW)
+        assert cassette.all_played and cassette.play_count == 6
+    edits = puts(sent)
+    assert [url.rsplit("/", 1)[1] for _, url, _, _ in edits] == ["EE-1", "EE-2", "EE-3", "EE-4"]
+    assert all(url.startswith(f"{CLOUD}/rest/api/2/issue/") for _, url, _, _ in edits)
+    first = edits[0][3]
+    assert first["update"]["labels"] == [{"add": "needs-owner"}]
+    (comment,) = first["update"]["comment"]
+    assert comment["add"]["body"].startswith("Please assign one owner.")
+    assert "Steward · rule unowned-exception · step 1" in comment["add"]["body"]
+    assert first["properties"] == [{"key": "steward.markers", "value": {"markers": [
+        {"rule": "stale", "level": 1, "at": "2026-11-01T00:00:00Z"},
+        {"rule": "unowned-exception", "level": 1, "at": "2026-11-21T09:00:00Z"}]}}]
+    second = edits[1][3]
+    assert second == {"update": {"labels": [{"remove": "needs-owner"}]}}  # level 0: no marker, no comment
+    third = edits[2][3]
+    assert third["fields"] == {"assignee": {"accountId": "5b10a2844c20165700ede21g"}}
+    assert len(third["update"]["comment"]) == 2
+    assert third["update"]["labels"] == [{"add": "escalated"}, {"remove": "fresh"}]
+    assert {m["rule"] for m in third["properties"][0]["value"]["markers"]} == {"unowned-exception", "stale"}
+    for _, _, _, body in edits:  # labels are never replaced wholesale
+        assert "labels" not in body.get("fields", {})
+        assert all(set(op) <= {"add", "remove"} for op in body.get("update", {}).get("labels", []))
+    transition = [call for call in sent if call[0] == "POST"][0]
+    assert transition[3] == {"transition": {"id": "2"}}  # "Close Issue" leads to "In Progress"
+
+
+def test_data_center_writes_the_marker_property_in_a_second_request(make_tracker, sent):
+    tracker = make_tracker(DC, DC_ENV)
+    with recorder.use_cassette("dc_writes.yaml") as cassette:
+        tracker.apply(Issue("TST-1"), [step("TST-1", "unowned", 1, ("comment", "Assign it."),
+                                            ("assign", "admin"))], NOW)
+        assert cassette.all_played and cassette.play_count == 2
+    edit, prop = puts(sent)
+    assert edit[3]["fields"] == {"assignee": {"name": "admin"}} and "properties" not in edit[3]
+    assert prop[1] == f"{DC}/rest/api/2/issue/TST-1/properties/steward.markers"
+    assert prop[3] == {"markers": [{"rule": "unowned", "level": 1, "at": "2026-11-21T09:00:00Z"}]}
+
+
+def unowned_step():
+    return [step("EE-1", "unowned-exception", 1, ("comment", "Please assign one owner."),
+                 ("add_labels", ["needs-owner"]))]
+
+
+def test_503_during_a_write_that_had_landed_is_not_sent_again(make_tracker, sent, sleeps):
+    tracker = make_tracker()
+    with recorder.use_cassette("cloud_503_write_landed.yaml") as cassette:
+        tracker.apply(Issue("EE-1"), unowned_step(), NOW)
+        assert cassette.all_played and cassette.play_count == 2  # PUT (503) + GET; no second PUT
+    assert len(puts(sent)) == 1 and sent[1][0] == "GET" and len(sleeps) == 1
+
+
+def test_503_during_a_write_that_had_not_landed_is_sent_once_more(make_tracker, sent):
+    tracker = make_tracker()
+    with recorder.use_cassette("cloud_503_write_not_landed.yaml") as cassette:
+        tracker.apply(Issue("EE-1"), unowned_step(), NOW)
+        assert cassette.all_played and cassette.play_count == 3  # PUT (503) + GET + PUT (204)
+    assert len(puts(sent)) == 2
+
+
+def test_an_unknown_transition_is_a_tracker_error(make_tracker):
+    tracker = make_tracker()
+    with recorder.use_cassette("cloud_writes.yaml", allow_playback_repeats=True), \
+            pytest.raises(TrackerError, match="no transition named 'Shipped'"):
+        tracker.apply(Issue("EE-4"), [step("EE-4", "blocked", 1, ("transition", "Shipped"))], NOW)
+
+
+def test_k_acted_on_issues_cost_exactly_k_requests(make_tracker):
+    tracker = make_tracker()
+    with recorder.use_cassette("cloud_writes.yaml", allow_playback_repeats=True) as cassette:
+        for key in ("EE-1", "EE-2", "EE-3"):
+            tracker.apply(Issue(key), [step(key, "r", 1, ("comment", "c"), ("add_labels", ["x"]))], NOW)
+        assert cassette.play_count == 3
+    assert tracker.requests == 3
