@@ -13,7 +13,9 @@ process (engine.py does this on purpose), so the property test uses few examples
 
 from __future__ import annotations
 
+import gc
 import json
+import math
 import random
 import subprocess
 import sys
@@ -26,6 +28,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from steward.core import engine as engine_module
 from steward.core.conditions import (
     ALL_OPERATORS,
@@ -57,7 +60,10 @@ FACT_TYPES = {
     "unexplained_changes": "list",
 }
 
-NUMBERS = [-14, -2.5, 0, 0.0, 1, 2.5, 9, 14, 14.0, 14.5, 100, 2**31, -(2**40), 1e-9]
+# 1e-05, 1e16, inf and nan are written by json.dumps in forms durable_rules cannot parse; integers beyond
+# 2**53 compare differently there (int64 saturation, doubles): the engine must route them to Python.
+NUMBERS = [-14, -2.5, 0, 0.0, 1, 2.5, 9, 14, 14.0, 14.5, 100, 2**31, -(2**40), 10**30, 1.5e300,
+           2**53, 2**53 + 1, 2**63, 9007199254740992.0, 1e-9, 1e-05, 1e16, -1e22, math.inf, -math.inf, math.nan]
 # Strings that look like numbers, unicode, quotes and backslashes (JSON escaping), case variants,
 # regex-meaningful text, whitespace and the empty string.
 STRINGS = ["", "9", "14", "a", "b", "ab", "ba", "xyz", "A", "Blocked", "blocked", "é", "e\u0301", "日本語",
@@ -115,14 +121,14 @@ def values_for(fact_type: str, op: str) -> st.SearchStrategy:
 
 
 @st.composite
-def tests(draw) -> Check:
+def leaf_checks(draw) -> Check:
     fact = draw(st.sampled_from(sorted(FACT_TYPES)))
     op = draw(st.sampled_from(OPERATORS_BY_TYPE[FACT_TYPES[fact]]))
     return Check(fact, op, draw(values_for(FACT_TYPES[fact], op)))
 
 
 conditions = st.recursive(
-    tests(),
+    leaf_checks(),
     lambda inner: st.one_of(
         st.lists(inner, min_size=1, max_size=3).map(lambda items: AllOf(tuple(items))),
         st.lists(inner, min_size=1, max_size=3).map(lambda items: AnyOf(tuple(items))),
@@ -166,13 +172,15 @@ FACTS_PER_EXAMPLE = 300
 def test_engine_equals_plain_python_on_generated_rules_and_issues() -> None:
     stats: Counter = Counter()
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(rules=st.lists(conditions, min_size=1, max_size=8), seed=st.integers(0, 2**32 - 1))
     def check(rules: list[Condition], seed: int) -> None:
         rng = random.Random(seed)
         facts_list = [make_facts(rng, i) for i in range(FACTS_PER_EXAMPLE)]
         got = Engine(rules).evaluate(facts_list)
         assert_same(rules, facts_list, got)
+        stats["examples"] += 1
+        stats["rules"] += len(rules)
         stats["issues"] += len(facts_list)
         for rule in rules:
             fired = sum(holds(rule, facts) for facts in facts_list)
@@ -220,6 +228,29 @@ def test_every_operator_both_ways_on_a_fixed_issue() -> None:
     ]
     got = run([c for c, _ in cases], [facts])[0]
     assert got == [i for i, (_, expected) in enumerate(cases) if expected]
+
+
+def test_negated_equality_is_inequality() -> None:
+    """Regression: `not: {fact: value}` was compiled as plain equality (the `eq` branch ignored negation)."""
+    rules = [Not(Check("type", "eq", "initiative")), Not(Check("age_days", "eq", 3)),
+             Not(Check("has_due", "eq", False)), Not(Check("type", "ne", "initiative"))]
+    facts = [{"type": "initiative", "age_days": 3, "has_due": False},
+             {"type": "bug", "age_days": 4, "has_due": True}, {}]
+    assert run(rules, facts) == [[3], [0, 1, 2], [0, 1, 2]]
+
+
+@pytest.mark.parametrize("number", [1e-05, 1e16, -1e22, math.inf, -math.inf, math.nan, 2**53 + 1, 2**63, -(10**30)])
+def test_numbers_durable_cannot_hold_are_evaluated_exactly(number: float) -> None:
+    """json.dumps writes 1e-05 / 1e+16 / Infinity / NaN, which durable's parser cannot read (ruleset creation
+    fails, the rest of a batch is silently dropped, or the process segfaults); integers beyond 2**53
+    saturate or become doubles there. As fact values and as rule values they must still evaluate exactly,
+    and must not disturb the other issues of the batch."""
+    rules = [Check("n", "gt", 0), Check("n", "lt", 1), Check("n", "eq", number), Check("n", "ne", number),
+             Check("n", "in", [number, 5]), Check("title", "eq", "x")]
+    facts = [{"n": number, "title": "x"}] + [{"n": i, "title": "x" if i % 2 else "y"} for i in range(40)]
+    got = run(rules, facts)
+    assert all((5 in g) == (i % 2 == 1) for i, g in enumerate(got[1:]))
+    assert run([Check("n", "gte", 2)], facts)[1:4] == [[], [], [0]]
 
 
 def test_regex_with_alternation_uses_python_semantics() -> None:
@@ -373,6 +404,18 @@ def test_two_engines_with_identical_conditions() -> None:
         assert second.evaluate(facts[::-1]) == [[], [1], [0, 1]]
     # the same conditions in another order are another ruleset, and still right
     assert Engine(rules[::-1]).evaluate(facts) == [[0, 1], [0], []]
+
+
+def test_evaluate_restores_the_garbage_collector() -> None:
+    """evaluate pauses automatic collection while it runs; it must leave the setting as it found it."""
+    engine = Engine([Check("age_days", "gt", 1)])
+    assert gc.isenabled()
+    assert engine.evaluate([{"age_days": 2}]) == [[0]] and gc.isenabled()
+    gc.disable()
+    try:
+        assert engine.evaluate([{"age_days": 2}]) == [[0]] and not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_unicode_and_escaping_survive_the_engine() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from steward.cli import cli
 from steward.core import rulefile
 from steward.core.rulefile import RuleError, RuleFileErrors
