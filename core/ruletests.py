@@ -143,6 +143,11 @@ def _check_runs(case: Case, result: CaseResult) -> None:
             if actual != expected:
                 result.problems.append(f"run {number} at {format_time(now)}: expected steps {expected}, "
                                        f"got {actual}")
+            if "actions" in run:
+                taken = [{"rule": a.rule, "type": a.type, "value": a.value} for s in plan.steps for a in s.actions]
+                if taken != run["actions"]:
+                    result.problems.append(f"run {number} at {format_time(now)}: expected actions "
+                                           f"{run['actions']}, got {taken}")
 
 
 def _run_case(case: Case) -> CaseResult:
