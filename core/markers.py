@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from typing import Any
 
 from .model import Marker
 from .timeutil import format_time, parse_time
+
+log = logging.getLogger("steward.markers")
 
 _MARKER = re.compile(
     r"<!--\s*steward:marker\s+rule=(?P<rule>[a-z0-9][a-z0-9-]*)\s+level=(?P<level>\d+)"
@@ -50,3 +54,18 @@ def dedupe(markers: list[Marker]) -> list[Marker]:
         if key not in seen or marker.at < seen[key].at:
             seen[key] = marker
     return sorted(seen.values(), key=lambda m: (m.at, m.rule, m.level))
+
+
+def marker_to_json(marker: Marker) -> dict[str, Any]:
+    return {"rule": marker.rule, "level": marker.level, "at": format_time(marker.at)}
+
+
+def markers_from_json(items: Any, key: str) -> list[Marker]:
+    """Markers stored as JSON (`[{"rule", "level", "at"}]`); malformed entries are skipped with a warning."""
+    markers = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            markers.append(Marker(rule=str(item["rule"]), level=int(item["level"]), at=parse_time(item["at"])))
+        except (KeyError, TypeError, ValueError, OverflowError, OSError):
+            log.warning("%s: ignoring a malformed marker %r", key, item)
+    return markers

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, datetime, timezone
+from typing import Any
 
 _OFFSET_WITHOUT_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
+_EPOCH_MILLISECONDS = 1e11  # an epoch-seconds value this large would be past the year 5000
+
+log = logging.getLogger("steward.data")
 
 
 def parse_time(value: str | datetime | date | int | float) -> datetime:
@@ -43,3 +48,17 @@ def days_between(earlier: datetime, later: datetime) -> int:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def tracker_time(value: Any, what: str, key: str) -> datetime | None:
+    """A time from tracker data: empty is None, and so is anything unreadable, with a warning naming the issue."""
+    if value in (None, ""):
+        return None
+    seconds = value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > _EPOCH_MILLISECONDS:
+        seconds = value / 1000
+    try:
+        return parse_time(seconds)
+    except (ValueError, OverflowError, OSError):
+        log.warning("%s: ignoring %s %r: not a date or time", key, what, value)
+        return None

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from steward.core.hookspecs import hookimpl
-from steward.core.markers import dedupe, find_markers, with_marker
+from steward.core.markers import dedupe, find_markers, marker_to_json, markers_from_json, with_marker
 from steward.core.model import Change, Comment, Issue, Marker, Step
 from steward.core.registry import TrackerError
-from steward.core.timeutil import format_time, parse_time
+from steward.core.timeutil import format_time, tracker_time
 
 log = logging.getLogger("steward.files")
 
@@ -33,16 +33,6 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _time(value: Any, what: str, key: str) -> datetime | None:
-    if value in (None, ""):
-        return None
-    try:
-        return parse_time(value)
-    except ValueError:
-        log.warning("%s: ignoring %s %r: not a date or time", key, what, value)
-        return None
-
-
 def _labels(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
@@ -54,7 +44,7 @@ def _comments(raw: Any, key: str) -> list[Comment]:
     for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, dict):
             continue
-        created = _time(item.get("created"), "comment time", key)
+        created = tracker_time(item.get("created"), "comment time", key)
         if created is None:
             log.warning("%s: skipping a comment without a valid `created` time", key)
             continue
@@ -70,7 +60,7 @@ def _changes(raw: Any, key: str) -> list[Change]:
     for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, dict) or not item.get("field"):
             continue
-        at = _time(item.get("at"), "change time", key)
+        at = tracker_time(item.get("at"), "change time", key)
         if at is None:
             log.warning("%s: skipping a %s change without a valid `at` time", key, item.get("field"))
             continue
@@ -80,13 +70,8 @@ def _changes(raw: Any, key: str) -> list[Change]:
 
 
 def _markers(raw: Any, comments: list[Comment], key: str) -> list[Marker]:
-    markers = [m for c in comments for m in find_markers(c.body)]
-    for item in raw if isinstance(raw, list) else []:
-        try:
-            markers.append(Marker(rule=str(item["rule"]), level=int(item["level"]), at=parse_time(item["at"])))
-        except (KeyError, TypeError, ValueError):
-            log.warning("%s: ignoring a malformed marker %r", key, item)
-    return dedupe(markers)
+    from_comments = [m for c in comments for m in find_markers(c.body)]
+    return dedupe(from_comments + markers_from_json(raw, key))
 
 
 def issue_from_board(raw: dict[str, Any], board_name: str) -> Issue:
@@ -106,9 +91,9 @@ def issue_from_board(raw: dict[str, Any], board_name: str) -> Issue:
         labels=_labels(raw.get("labels")),
         assignee=_text(raw.get("assignee")),
         reporter=_text(raw.get("reporter")),
-        created=_time(raw.get("created"), "created time", key),
-        updated=_time(raw.get("updated"), "updated time", key),
-        due=_time(raw.get("due"), "due date", key),
+        created=tracker_time(raw.get("created"), "created time", key),
+        updated=tracker_time(raw.get("updated"), "updated time", key),
+        due=tracker_time(raw.get("due"), "due date", key),
         comments=comments,
         changes=_changes(raw.get("changes"), key),
         markers=_markers(raw.get("markers"), comments, key),
@@ -175,8 +160,7 @@ class FilesTracker:
             for action in step.actions:
                 self._apply_action(raw, step, action.type, action.value, now)
             if step.marks:
-                raw.setdefault("markers", []).append(
-                    {"rule": step.rule, "level": step.level, "at": format_time(now)})
+                raw.setdefault("markers", []).append(marker_to_json(Marker(step.rule, step.level, now)))
         self._dirty = True
 
     def _apply_action(self, raw: dict[str, Any], step: Step, kind: str, value: Any, now: datetime) -> None:

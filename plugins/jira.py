@@ -36,10 +36,10 @@ from jira.resilientsession import parse_errors
 
 from steward.core.conditions import AllOf, AnyOf, Condition, Test
 from steward.core.hookspecs import hookimpl
-from steward.core.markers import dedupe, find_markers
+from steward.core.markers import dedupe, find_markers, marker_to_json, markers_from_json
 from steward.core.model import Change, Comment, Issue, Marker, Step
 from steward.core.registry import TrackerError
-from steward.core.timeutil import format_time, parse_time, utcnow
+from steward.core.timeutil import parse_time, tracker_time, utcnow
 
 log = logging.getLogger("steward.jira")
 
@@ -103,18 +103,6 @@ def user_id(user: Any) -> str | None:
     return None
 
 
-def _time(value: Any, what: str, key: str) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 1e11:
-        value = value / 1000  # epoch milliseconds
-    try:
-        return parse_time(value)
-    except (ValueError, OverflowError, OSError):
-        log.warning("%s: ignoring %s %r: not a date or time", key, what, value)
-        return None
-
-
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -129,7 +117,7 @@ def _label_set(text: Any) -> set[str]:
 
 
 def _history_changes(history: dict[str, Any], key: str) -> list[Change]:
-    at = _time(history.get("created"), "change time", key)
+    at = tracker_time(history.get("created"), "change time", key)
     if at is None:
         return []
     author = user_id(history.get("author"))
@@ -158,7 +146,7 @@ def _history_changes(history: dict[str, Any], key: str) -> list[Change]:
 def _comment(raw: Any, key: str) -> tuple[Comment | None, list[Marker]]:
     if not isinstance(raw, dict):
         return None, []
-    created = _time(raw.get("created"), "comment time", key)
+    created = tracker_time(raw.get("created"), "comment time", key)
     if created is None:
         return None, []
     body = _body(raw.get("body"))
@@ -169,13 +157,7 @@ def _comment(raw: Any, key: str) -> tuple[Comment | None, list[Marker]]:
 
 def _property_markers(raw: dict[str, Any], key: str) -> list[Marker]:
     value = _dict(_dict(raw.get("properties")).get(PROPERTY_KEY))
-    markers = []
-    for item in value.get("markers") or []:
-        try:
-            markers.append(Marker(rule=str(item["rule"]), level=int(item["level"]), at=parse_time(item["at"])))
-        except (KeyError, TypeError, ValueError):
-            log.warning("%s: ignoring a malformed marker %r", key, item)
-    return markers
+    return markers_from_json(value.get("markers"), key)
 
 
 def issue_from_jira(raw: dict[str, Any], base_url: str, histories: list[dict[str, Any]] | None = None,
@@ -212,9 +194,9 @@ def issue_from_jira(raw: dict[str, Any], base_url: str, histories: list[dict[str
         labels=[str(label) for label in labels if label] if isinstance(labels, list) else [],
         assignee=user_id(fields.get("assignee")),
         reporter=user_id(fields.get("reporter")),
-        created=_time(fields.get("created"), "created time", key),
-        updated=_time(fields.get("updated"), "updated time", key),
-        due=_time(fields.get("duedate"), "due date", key),
+        created=tracker_time(fields.get("created"), "created time", key),
+        updated=tracker_time(fields.get("updated"), "updated time", key),
+        due=tracker_time(fields.get("duedate"), "due date", key),
         comments=sorted(parsed_comments, key=lambda c: c.created),
         changes=changes,
         markers=dedupe(markers),
@@ -634,8 +616,7 @@ class JiraTracker:
 
     @staticmethod
     def marker_value(issue: Issue, new: list[Marker]) -> dict[str, Any]:
-        return {"markers": [{"rule": m.rule, "level": m.level, "at": format_time(m.at)}
-                            for m in dedupe(list(issue.markers) + new)]}
+        return {"markers": [marker_to_json(m) for m in dedupe(list(issue.markers) + new)]}
 
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
         body, transition = self.edit_body(issue, steps, now)

@@ -160,3 +160,12 @@ def test_since_only_reads_recently_updated_issues(tmp_path):
     everything = run_json("plan", board)
     recent = run_json("plan", board, "--since", "2026-11-15T00:00:00Z")
     assert 0 < recent["issues_seen"] < everything["issues_seen"]
+
+
+def test_out_of_range_times_are_skipped_with_a_warning_not_a_traceback(tmp_path):
+    board = write_board(tmp_path, [{"key": "T-1", "created": 1e20, "markers": [{"rule": "x", "level": 1, "at": 1e300}],
+                                    "labels": ["tactical"]}])
+    plan = run_json("plan", board)
+    assert plan["issues_seen"] == 1
+    assert "T-1: ignoring created time 1e+20: not a date or time" in plan["warnings"]
+    assert any(w.startswith("T-1: ignoring a malformed marker") for w in plan["warnings"])
