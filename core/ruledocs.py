@@ -16,6 +16,10 @@ def step_text(step: LadderStep) -> str:
     return "; ".join(parts)
 
 
+def _wait(step: LadderStep) -> str:
+    return "at once" if step.level == 1 else f"{step.after_days:g} days after step {step.level - 1}"
+
+
 def rule_summary(rule: Rule) -> str:
     return f"{rule.id:<36} {rule.severity:<9} {rule.title}"
 
@@ -28,8 +32,7 @@ def rule_detail(rule: Rule) -> str:
     for name, value in rule.settings.items():
         lines.append(f"  setting:   {name} = {value!r}")
     for step in rule.steps:
-        wait = "at once" if step.level == 1 else f"{step.after_days:g} days after step {step.level - 1}"
-        lines.append(f"  step {step.level} ({wait}): {step_text(step)}")
+        lines.append(f"  step {step.level} ({_wait(step)}): {step_text(step)}")
     return "\n".join(lines)
 
 
@@ -46,8 +49,7 @@ def pack_markdown(rules: RuleSet, title: str) -> str:
             lines.append("- **Settings** (override with `overrides: {" + rule.id + ": {settings: {...}}}`):")
             lines += [f"  - `{name}` = `{value!r}`" for name, value in rule.settings.items()]
         for step in rule.steps:
-            wait = "at once" if step.level == 1 else f"{step.after_days:g} days after step {step.level - 1}"
-            lines.append(f"- **Step {step.level}** ({wait}): {step_text(step)}")
+            lines.append(f"- **Step {step.level}** ({_wait(step)}): {step_text(step)}")
     return "\n".join(lines) + "\n"
 
 

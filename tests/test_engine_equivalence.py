@@ -39,6 +39,7 @@ from steward.core.conditions import (
     Not,
     holds,
     normalize,
+    to_text,
 )
 from steward.core.conditions import (
     Test as Check,
@@ -138,15 +139,6 @@ conditions = st.recursive(
 )
 
 
-def show(condition: Condition) -> str:
-    if isinstance(condition, Check):
-        return f"{condition.fact} {condition.op} {condition.value!r}"
-    if isinstance(condition, Not):
-        return f"not({show(condition.item)})"
-    name = "all" if isinstance(condition, AllOf) else "any"
-    return f"{name}({', '.join(show(i) for i in condition.items)})"
-
-
 def reference(rules: list[Condition], facts_list: list[dict[str, Any]]) -> list[list[int]]:
     return [[i for i, rule in enumerate(rules) if holds(rule, facts)] for facts in facts_list]
 
@@ -159,7 +151,7 @@ def assert_same(rules: list[Condition], facts_list: list[dict[str, Any]], got: l
         if g != e:
             rule = sorted(set(g) ^ set(e))[0]
             alone = Engine([rules[rule]]).evaluate([facts])
-            pytest.fail(f"engine and holds disagree on rule {rule}: {show(rules[rule])}\n"
+            pytest.fail(f"engine and holds disagree on rule {rule}: {to_text(rules[rule])}\n"
                         f"facts: {facts!r}\nengine rules {g}, holds rules {e}; "
                         f"that rule alone on that fact: engine {alone}, holds {holds(rules[rule], facts)}")
 
