@@ -23,12 +23,12 @@ import tracemalloc
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from steward.core.conditions import facts_in, holds
+from steward.core.conditions import holds
 from steward.core.engine import Engine
 from steward.core.model import Change, Comment, Issue, Marker
 from steward.core.registry import FactContext
 from steward.core.rulefile import load
-from steward.core.runner import derive_facts
+from steward.core.runner import derive_facts, facts_used
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 PEOPLE = ["ana", "bo", "chen", "dara", "eli", "fatima", "gus", "hana", "ivan", "jo"]
@@ -97,7 +97,7 @@ def make_issue(rng: random.Random, index: int) -> Issue:
 def generate_facts(size: int, seed: int, context: FactContext, used: list[str]) -> tuple[list[dict], float]:
     """Facts for `size` generated issues, page by page as the runner does; returns them and derive seconds.
 
-    Only the facts the pack uses are kept, so the list held for the whole run stays small.
+    Like the runner, only the facts the pack uses are derived, so the list held for the run stays small.
     """
     rng = random.Random(seed)
     facts_list: list[dict[str, Any]] = []
@@ -105,9 +105,9 @@ def generate_facts(size: int, seed: int, context: FactContext, used: list[str]) 
     for start in range(0, size, 1000):
         page = [make_issue(rng, i) for i in range(start, min(size, start + 1000))]
         began = time.perf_counter()
-        derived = [derive_facts(issue, context) for issue in page]
+        derived = [derive_facts(issue, context, used) for issue in page]
         derive_seconds += time.perf_counter() - began
-        facts_list.extend({name: facts[name] for name in used} for facts in derived)
+        facts_list.extend(derived)
     return facts_list, derive_seconds
 
 
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     rules = load(["pack:governance"])
-    used = sorted({name for rule in rules.rules for name in facts_in(rule.condition)})
+    used = sorted(facts_used(rules))
     context = FactContext(now=NOW, settings=rules.settings)
     began = time.perf_counter()
     engine = Engine([rule.condition for rule in rules.rules])

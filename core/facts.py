@@ -170,9 +170,3 @@ def register_facts(register):
     for name, fact_type, description, compute in _BUILTINS:
         register(FactSpec(name=name, type=fact_type, description=description, compute=compute))
 
-
-def derive(issue: Issue, ctx: FactContext, specs: dict[str, FactSpec],
-           names: Iterable[str] | None = None) -> dict[str, Any]:
-    """Facts for one issue. Missing values are None; empty lists stay lists."""
-    wanted = specs if names is None else {n: specs[n] for n in names}
-    return {name: spec.compute(issue, ctx) for name, spec in wanted.items()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,7 @@ from .model import SEVERITIES, Issue, Plan, Step
 from .planner import finding, plan_issue
 from .registry import FactContext, Tracker, TrackerError
 from .rulefile import RuleSet
+from .templates import referenced_names
 
 log = logging.getLogger("steward.runner")
 
@@ -37,9 +38,22 @@ class _WarningCollector(logging.Handler):
         self.sink.append(record.getMessage())
 
 
-def derive_facts(issue: Issue, ctx: FactContext) -> dict[str, Any]:
-    """Every registered fact for one issue, coerced to its declared type."""
-    return {name: normalize(spec.compute(issue, ctx), spec.type) for name, spec in plugins.facts().items()}
+def derive_facts(issue: Issue, ctx: FactContext, names: Collection[str] | None = None) -> dict[str, Any]:
+    """The registered facts for one issue (all, or just `names`), coerced to their declared types."""
+    specs = plugins.facts()
+    wanted = specs.items() if names is None else ((name, specs[name]) for name in names)
+    return {name: normalize(spec.compute(issue, ctx), spec.type) for name, spec in wanted}
+
+
+def facts_used(rules: RuleSet) -> set[str]:
+    """The facts a run needs: those the conditions test and those the action templates show."""
+    used = {name for rule in rules.rules for name in facts_in(rule.condition)}
+    for rule in rules.rules:
+        for step in rule.steps:
+            for _, value in step.actions:
+                if isinstance(value, str):
+                    used.update(referenced_names(value)[0])
+    return used
 
 
 def _priority(step: Step) -> tuple[int, int]:
@@ -56,6 +70,7 @@ class Runner:
         self.engine = Engine([rule.condition for rule in rules.rules])
         self.fact_names = [facts_in(rule.condition) for rule in rules.rules]
         self.context = FactContext(now=options.now, settings=rules.settings)
+        self.facts_used = facts_used(rules)
         self.budget = options.max_actions
 
     def _take(self, step: Step) -> bool:
@@ -70,7 +85,7 @@ class Runner:
         issues, facts_list = [], []
         for issue in page:
             try:
-                facts_list.append(derive_facts(issue, self.context))
+                facts_list.append(derive_facts(issue, self.context, self.facts_used))
             except Exception as error:  # odd tracker data must never end the run
                 log.warning("%s: skipped: could not derive facts (%s: %s)", issue.key,
                             type(error).__name__, error)
