@@ -20,6 +20,8 @@ Pitfalls avoided, each measured on durable-rules 2.0.28 (see DESIGN.md section 6
   dropped, or the process crashes. Integers saturate at 64 bits and meet floats as doubles, so beyond
   2**53 they compare differently from Python. A rule with such a number, and an issue with such a number
   in a fact its rule group tests, are evaluated with the plain-Python reference instead.
+- It expands `$or` internally and refuses some rulesets with a few nested negations (error code 113):
+  such a rule is evaluated with the plain-Python reference too.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class _SynchronousHost(durable_engine.Host):
 
 _HOST = _SynchronousHost()
 _RULESETS: dict[str, _Sink] = {}
+_REFUSED: set[str] = set()
 
 
 class _Sink:
@@ -185,10 +188,16 @@ def _make_catch_all(sink: _Sink):
     return action
 
 
-def _ruleset(compiled: list[dict], rule_indexes: tuple[int, ...]) -> tuple[str, _Sink]:
-    """The durable ruleset for these compiled conditions, created at most once per process."""
+def _ruleset(compiled: list[dict], rule_indexes: tuple[int, ...]) -> str | None:
+    """The durable ruleset for these compiled conditions, created at most once per process.
+
+    None when durable_rules refuses to create it (it expands `$or` into alternatives internally, and a
+    few nested negations already exceed its limits: "Could not create ruleset, error code: 113").
+    """
     digest = hashlib.sha256(json.dumps([compiled, rule_indexes], sort_keys=True).encode()).hexdigest()[:16]
     name = f"steward_{digest}"
+    if name in _REFUSED:
+        return None
     if name not in _RULESETS:
         sink = _Sink()
         definition: dict[str, Any] = {
@@ -197,9 +206,13 @@ def _ruleset(compiled: list[dict], rule_indexes: tuple[int, ...]) -> tuple[str, 
             for index, body in zip(rule_indexes, compiled, strict=True)
         }
         definition["every_issue"] = {"all": [{"m": _GUARD}], "run": _make_catch_all(sink), "cap": ACTION_CAP}
-        _HOST.register_rulesets({name: definition})
+        try:
+            _HOST.register_rulesets({name: definition})
+        except durable_engine.durable_rules_engine.error:
+            _REFUSED.add(name)
+            return None
         _RULESETS[name] = sink
-    return name, _RULESETS[name]
+    return name
 
 
 class Engine:
@@ -211,13 +224,25 @@ class Engine:
         ready = [i for i, condition in enumerate(self.conditions) if _engine_ready(condition)]
         self._python_only = sorted(set(range(len(self.conditions))) - set(ready))
         for members in _group_rules([self.conditions[i] for i in ready]):
-            members = [ready[i] for i in members]
-            compiler = _Compiler()
-            compiled = [compiler.condition(self.conditions[i]) for i in members]
-            name, _ = _ruleset(compiled, tuple(members))
-            facts = sorted(set().union(*(_engine_facts(self.conditions[i]) for i in members)))
-            patterns = tuple((prop, fact, compiled_pattern(regex)) for (fact, regex), prop in compiler.patterns.items())
-            self._groups.append(_Group(name, tuple(members), tuple(facts), patterns))
+            self._add_group([ready[i] for i in members])
+        self._python_only.sort()
+
+    def _add_group(self, members: list[int]) -> None:
+        """A durable ruleset for these rules; a group durable refuses is retried rule by rule, and a
+        single rule it refuses is evaluated with the plain-Python reference."""
+        compiler = _Compiler()
+        compiled = [compiler.condition(self.conditions[i]) for i in members]
+        name = _ruleset(compiled, tuple(members))
+        if name is None:
+            if len(members) == 1:
+                self._python_only.append(members[0])
+            else:
+                for member in members:
+                    self._add_group([member])
+            return
+        facts = sorted(set().union(*(_engine_facts(self.conditions[i]) for i in members)))
+        patterns = tuple((prop, fact, compiled_pattern(regex)) for (fact, regex), prop in compiler.patterns.items())
+        self._groups.append(_Group(name, tuple(members), tuple(facts), patterns))
 
     @staticmethod
     def _project(index: int, facts: dict[str, Any], group: _Group) -> dict[str, Any] | None:
