@@ -1,0 +1,55 @@
+"""Run `steward` as a separate process against a simulator, and kill it with SIGKILL at a chosen request."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+
+from .server import SimServer
+
+
+def steward_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "steward.cli", *args]
+
+
+def child_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a steward child process: no entry-point plugins, the tracker's credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JIRA_", "GITHUB_"))}
+    env.update({"STEWARD_DISABLE_PLUGINS": "1", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], env: Mapping[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(steward_command(*args), env=child_env(env), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def run_killed_at(server: SimServer, args: list[str], env: Mapping[str, str], kind: str, count: int,
+                  timeout: float = 300) -> subprocess.CompletedProcess | None:
+    """Run steward and SIGKILL it once the simulator has handled the `count`-th request of `kind`.
+
+    The kill lands after the simulator changed its state and before the client reads the answer: the
+    hardest moment for a client, since the write happened but the process never learns it. Returns the
+    finished process when it ended before that request, else None.
+    """
+    process = subprocess.Popen(steward_command(*args), env=child_env(env), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    killed = []
+
+    def kill(seen_kind: str, seen: int) -> None:
+        if seen_kind == kind and seen == count and not killed:
+            killed.append(True)
+            os.kill(process.pid, signal.SIGKILL)
+
+    previous, server.after = server.after, kill
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    finally:
+        server.after = previous
+    if killed:
+        return None
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
