@@ -12,12 +12,18 @@ import click
 
 from . import __version__
 from .core import explanation, plugins, report, ruledocs, rulefile, ruletests
+from .core.history import History, HistoryError
+from .core.model import Plan
 from .core.registry import Tracker, TrackerError
+from .core.review import Review, ReviewCollector
+from .core.review_html import render_html
+from .core.review_markdown import render_markdown
 from .core.runner import Runner, RunOptions
 from .core.timeutil import parse_time, utcnow
 
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+REPORT_FORMATS = ("html", "markdown")
 
 
 class _TimeParam(click.ParamType):
@@ -73,36 +79,78 @@ class _Progress:
             click.echo(f"... {steps} steps written, {issues} issues read", err=True)
 
 
-def _run_options(function):
-    options = [
-        click.option("--tracker", "tracker_spec", required=True, metavar="SCHEME[:TARGET]",
-                     help="files:PATH, jira, or github:OWNER/REPO."),
-        click.option("--rules", "rule_specs", multiple=True, metavar="PATH",
-                     help="Rule file, directory or pack:NAME; repeatable. Default: pack:governance."),
-        click.option("--query", "--jql", "query", help="Narrow what is fetched (JQL on Jira)."),
-        click.option("--url", "--jira-url", "--github-url", "url", help="Tracker base URL (else from env)."),
-        click.option("--now", type=TIME, help="Evaluate as of this time (default: the current time)."),
-        click.option("--since", type=TIME, help="Only issues updated since this time."),
-        click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="text", show_default=True),
-        click.option("--max-actions", type=click.IntRange(min=0), metavar="N",
-                     help="Take at most N steps this run; the rest are reported as deferred."),
-        click.option("--fail-on-findings", is_flag=True, help="Exit 1 when there are findings."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+def _stack(*options):
+    """One decorator applying several click options, in the order given."""
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate
 
 
-def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, fmt, max_actions, fail_on_findings):
-    rules = _load_rules(rule_specs)
-    tracker = open_tracker(tracker_spec, url)
-    now = now or utcnow()
-    options = RunOptions(now=now, apply=mode == "apply", max_actions=max_actions, query=query, since=since)
-    progress = _Progress() if mode == "apply" else None
+_source_options = _stack(
+    click.option("--tracker", "tracker_spec", required=True, metavar="SCHEME[:TARGET]",
+                 help="files:PATH, jira, or github:OWNER/REPO."),
+    click.option("--rules", "rule_specs", multiple=True, metavar="PATH",
+                 help="Rule file, directory or pack:NAME; repeatable. Default: pack:governance."),
+    click.option("--query", "--jql", "query", help="Narrow what is fetched (JQL on Jira)."),
+    click.option("--url", "--jira-url", "--github-url", "url", help="Tracker base URL (else from env)."),
+    click.option("--now", type=TIME, help="Evaluate as of this time (default: the current time)."),
+    click.option("--since", type=TIME, help="Only issues updated since this time."),
+)
+
+
+def _history_option(help_text: str):
+    return click.option("--history", "history_path", type=click.Path(dir_okay=False), metavar="PATH",
+                        help=help_text)
+
+
+_run_options = _stack(
+    _source_options,
+    click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="text", show_default=True),
+    click.option("--max-actions", type=click.IntRange(min=0), metavar="N",
+                 help="Take at most N steps this run; the rest are reported as deferred."),
+    click.option("--fail-on-findings", is_flag=True, help="Exit 1 when there are findings."),
+    _history_option("Append this run's counts to a Steward history file (SQLite, created on first use)."),
+)
+
+
+def _open_history(path: str | None) -> History | None:
     try:
-        plan = Runner(tracker, rules, options, progress).run()
+        return History(path) if path else None
+    except HistoryError as error:
+        _fail(str(error))
+
+
+def _record(store: History, review: Review, mode: str, tracker_spec: str, query: str | None) -> None:
+    try:
+        store.append(review.now, mode, tracker_spec, query, review.measures())
+    except HistoryError as error:
+        _fail(str(error))
+
+
+def _execute(mode: str, rules: rulefile.RuleSet, tracker_spec: str, url: str | None, options: RunOptions,
+             with_review: bool) -> tuple[Plan, Review | None]:
+    """One run of the rules; with `with_review`, also the governance review of the issues it read."""
+    tracker = open_tracker(tracker_spec, url)
+    progress = _Progress() if mode == "apply" else None
+    collector = ReviewCollector(rules, options.now, tracker_spec) if with_review else None
+    try:
+        plan = Runner(tracker, rules, options, progress, observer=collector).run()
     except TrackerError as error:
         _fail(str(error))
+    return plan, collector.result(plan) if collector else None
+
+
+def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, fmt, max_actions, fail_on_findings,
+         history_path):
+    rules = _load_rules(rule_specs)
+    store = _open_history(history_path)
+    now = now or utcnow()
+    options = RunOptions(now=now, apply=mode == "apply", max_actions=max_actions, query=query, since=since)
+    plan, review = _execute(mode, rules, tracker_spec, url, options, with_review=store is not None)
+    if store is not None and review is not None:  # the review exists exactly when a history is kept
+        _record(store, review, mode, tracker_spec, query)
     click.echo(report.render(plan, rules, now, mode, fmt), nl=False)
     if fail_on_findings and plan.findings:
         sys.exit(EXIT_FINDINGS)
@@ -126,6 +174,42 @@ def plan(**kwargs) -> None:
 def apply(**kwargs) -> None:
     """Evaluate the rules and write the planned comments and labels to the tracker."""
     _run("apply", **kwargs)
+
+
+@cli.command("report")
+@_source_options
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), metavar="PATH",
+              help="Write the report here (default: standard output).")
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS),
+              help="html or markdown. Default: html when --out ends in .html or .htm, else markdown.")
+@_history_option("Append this run's counts to a Steward history file and draw the trends it holds.")
+def review_report(tracker_spec, rule_specs, query, url, now, since, out_path, fmt, history_path) -> None:
+    """Write the governance report for leadership (HTML or Markdown). Writes nothing to the tracker.
+
+    Open findings by rule, severity and owner, the oldest items, what to decide next, escalation ladders,
+    priority-change rationale, follow-up times and, with --history, trends.
+    """
+    fmt = fmt or ("html" if out_path and out_path.lower().endswith((".html", ".htm")) else "markdown")
+    rules = _load_rules(rule_specs)
+    store = _open_history(history_path)
+    options = RunOptions(now=now or utcnow(), query=query, since=since)
+    _, review = _execute("report", rules, tracker_spec, url, options, with_review=True)
+    runs = None
+    if store is not None:
+        _record(store, review, "report", tracker_spec, query)
+        try:
+            runs = store.runs(tracker_spec, query)
+        except HistoryError as error:
+            _fail(str(error))
+    text = render_html(review, runs) if fmt == "html" else render_markdown(review, runs)
+    if out_path is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(out_path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        _fail(f"cannot write {out_path}: {error.strerror or error}")
+    click.echo(f"wrote {out_path} ({fmt}, {review.findings:,} findings on {review.issues:,} issues)", err=True)
 
 
 @cli.command()

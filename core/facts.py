@@ -74,22 +74,29 @@ def days_overdue(issue: Issue, ctx: FactContext) -> int | None:
     return -until if until is not None and until < 0 else None
 
 
-def _has_rationale(change: Change, comments: Iterable[Comment], window: timedelta) -> bool:
+def lookback_start(ctx: FactContext) -> datetime:
+    """The oldest change time `unexplained_changes` (and the governance report) still looks at."""
+    return ctx.now - timedelta(days=float(ctx.settings["lookback_days"]))
+
+
+def has_rationale(change: Change, comments: Iterable[Comment], ctx: FactContext) -> bool:
+    """Whether whoever made the change commented within `rationale_window_hours` before or after it.
+
+    All comments count: a change Steward made is explained by the comment it wrote with it.
+    """
     if not change.author:
         return False
+    window = timedelta(hours=float(ctx.settings["rationale_window_hours"]))
     return any(c.author == change.author and abs(c.created - change.at) <= window for c in comments)
 
 
 def unexplained_changes(issue: Issue, ctx: FactContext) -> list[str]:
     """Fields whose last change inside the lookback window has no comment by whoever made it."""
-    window = timedelta(hours=float(ctx.settings["rationale_window_hours"]))
-    since = ctx.now - timedelta(days=float(ctx.settings["lookback_days"]))
-    # All comments count here: a change Steward made is explained by the comment it wrote with it.
-    comments = issue.comments
+    since = lookback_start(ctx)
     unexplained = []
     for field in HISTORY_FIELDS:
         last = _last_change(issue, field, ctx.now)
-        if last and last.at >= since and not _has_rationale(last, comments, window):
+        if last and last.at >= since and not has_rationale(last, issue.comments, ctx):
             unexplained.append(field)
     return unexplained
 

@@ -18,17 +18,17 @@ def _value(value: Any) -> str:
         return "(missing)"
     if isinstance(value, list):
         return "[" + ", ".join(map(str, value)) + "]"
-    return _one_line(str(value), 60)
+    return one_line(str(value), 60)
 
 
-def _one_line(text: str, limit: int = 90) -> str:
+def one_line(text: str, limit: int = 90) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def describe(action: Action) -> str:
     if action.type == "comment":
-        return f'comment "{_one_line(action.value)}"'
+        return f'comment "{one_line(action.value)}"'
     if action.type in ("add_labels", "remove_labels"):
         verb = "add" if action.type == "add_labels" else "remove"
         return f"{verb} label{'s' if len(action.value) > 1 else ''} {', '.join(action.value)}"

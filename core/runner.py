@@ -11,13 +11,17 @@ from typing import Any
 from . import plugins
 from .conditions import facts_in, normalize
 from .engine import Engine
-from .model import SEVERITIES, Issue, Plan, Step
+from .model import SEVERITIES, Finding, Issue, Plan, Step
 from .planner import finding, plan_issue
 from .registry import FactContext, Tracker, TrackerError
 from .rulefile import RuleSet
 from .templates import referenced_names
 
 log = logging.getLogger("steward.runner")
+
+# Called once per page with the page's issues, their derived facts and each issue's findings (same order),
+# before anything is written: lets a report see issues, not only findings, without holding the whole run.
+Observer = Callable[[list[Issue], list[dict[str, Any]], list[list[Finding]]], None]
 
 
 @dataclass
@@ -62,11 +66,12 @@ def _priority(step: Step) -> tuple[int, int]:
 
 class Runner:
     def __init__(self, tracker: Tracker, rules: RuleSet, options: RunOptions,
-                 progress: Callable[[int, int], None] | None = None):
+                 progress: Callable[[int, int], None] | None = None, observer: Observer | None = None):
         self.tracker = tracker
         self.rules = rules
         self.options = options
         self.progress = progress
+        self.observer = observer
         self.engine = Engine([rule.condition for rule in rules.rules])
         self.fact_names = [facts_in(rule.condition) for rule in rules.rules]
         self.context = FactContext(now=options.now, settings=rules.settings)
@@ -94,11 +99,16 @@ class Runner:
         plan.issues_seen += len(issues)
         known = self.rules.by_id()
         page_steps: list[tuple[Issue, Step]] = []
+        page_findings: list[list[Finding]] = []
         for issue, facts, matched in zip(issues, facts_list, self.engine.evaluate(facts_list), strict=True):
             firing = [self.rules.rules[i] for i in matched]
-            plan.findings.extend(finding(issue, self.rules.rules[i], facts, self.fact_names[i]) for i in matched)
+            found = [finding(issue, self.rules.rules[i], facts, self.fact_names[i]) for i in matched]
+            plan.findings.extend(found)
+            page_findings.append(found)
             for step in plan_issue(issue, facts, firing, known, self.options.now):
                 page_steps.append((issue, step))
+        if self.observer is not None:
+            self.observer(issues, facts_list, page_findings)
 
         page_steps.sort(key=lambda pair: _priority(pair[1]))
         taken: dict[str, tuple[Issue, list[Step]]] = {}
