@@ -12,7 +12,8 @@ Request counts (Cloud):
 - writing one issue: ONE `PUT /rest/api/2/issue/{key}` carrying the comments (`update.comment`), the
   label adds and removes (`update.labels`), the assignee (`fields.assignee`) and the marker property
   (`properties`); a transition adds a `GET` and a `POST` on `/transitions`.
-Data Center: the marker property needs its own `PUT /issue/{key}/properties/steward.markers` (2 writes).
+Data Center takes the same single edit: its IssueUpdateBean accepts `properties` on edit as Cloud's does.
+The search asks only for the fields (and the changelog only when) the loaded rules need: see `read_needs`.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import requests
@@ -41,6 +42,9 @@ from steward.core.model import Change, Comment, Issue, Marker, Step
 from steward.core.registry import TrackerError
 from steward.core.timeutil import parse_time, tracker_time, utcnow
 
+if TYPE_CHECKING:
+    from steward.core.rulefile import Rule
+
 log = logging.getLogger("steward.jira")
 
 PAGE_SIZE = 100
@@ -48,6 +52,26 @@ BULK_CHANGELOG_MAX = 1000
 PROPERTY_KEY = "steward.markers"
 FIELDS = ("summary", "description", "issuetype", "status", "priority", "labels", "assignee", "reporter",
           "created", "updated", "duedate", "comment", "project")
+# What the adapter and the planner read whatever the rules: `updated` for `--since`, `labels` because the
+# planner only adds a missing label and takes back only a present one.
+BASE_FIELDS = ("labels", "updated")
+# The Jira fields each built-in fact reads (through the Issue attribute it derives from), and the facts
+# that read the change history. A fact missing here (a plugin's) gets every field and the changelog.
+FACT_FIELDS: dict[str, tuple[str, ...]] = {
+    "key": (), "project": ("project",), "type": ("issuetype",), "status": ("status",),
+    "status_category": ("status",), "priority": ("priority",), "labels": ("labels",),
+    "assignee": ("assignee",), "reporter": ("reporter",), "title": ("summary",), "body": ("description",),
+    "age_days": ("created",), "idle_days": ("updated", "created"), "days_since_comment": ("comment",),
+    "comment_count": ("comment",), "days_unassigned": ("assignee", "created"), "days_in_status": ("created",),
+    "has_due": ("duedate",), "days_until_due": ("duedate",), "days_overdue": ("duedate",),
+    "unexplained_changes": ("comment",), "escalation_level": (),
+    "days_escalated_without_follow_up": ("labels", "comment", "updated", "created"),
+}
+FACT_CHANGELOG = frozenset({"days_unassigned", "days_in_status", "unexplained_changes",
+                            "days_escalated_without_follow_up"})
+# Actions whose planning compares with the issue's current value (`assign` skips the current assignee,
+# `transition` the current status).
+ACTION_FIELDS = {"assign": ("assignee",), "transition": ("status",)}
 # Changelog fields the model keeps, by Jira fieldId (Cloud) or lower-cased `field` (Server may omit fieldId).
 HISTORY_FIELD_IDS = {"priority": "priority", "assignee": "assignee", "labels": "labels", "status": "status",
                      "duedate": "due", "due date": "due"}
@@ -141,6 +165,19 @@ def _history_changes(history: dict[str, Any], key: str) -> list[Change]:
         else:  # priority and status: the model holds names
             changes.append(Change(field, item.get("fromString"), item.get("toString"), author, at))
     return changes
+
+
+def _history_id(history: dict[str, Any]) -> str:
+    ident = history.get("id")
+    return str(ident) if ident is not None else json.dumps(history, sort_keys=True)
+
+
+def _add_histories(issue: Issue, seen: set[str], histories: list[Any]) -> None:
+    """The changes of the histories `issue` does not have yet; `seen` holds the ids of those it has."""
+    for history in histories:
+        if isinstance(history, dict) and _history_id(history) not in seen:
+            seen.add(_history_id(history))
+            issue.changes += _history_changes(history, issue.key)
 
 
 def _comment(raw: Any, key: str) -> tuple[Comment | None, list[Marker]]:
@@ -284,6 +321,29 @@ def pushdown_clause(rules: list[Any]) -> str | None:
     return " OR ".join(f"({c})" for c in clauses)
 
 
+def read_needs(rules: list[Rule]) -> tuple[tuple[str, ...], bool]:
+    """The search `fields` and whether the changelog is needed to evaluate and plan these rules.
+
+    Derived from the facts the rules test or show (the Runner's own `facts_used`) and the actions they
+    take; a fact this adapter does not know (a plugin's) may read anything, so it gets everything.
+    """
+    # Imported here: the runner imports the plugin manager, which imports this module.
+    from steward.core.rulefile import RuleSet
+    from steward.core.runner import facts_used
+
+    facts = facts_used(RuleSet(rules=list(rules), settings={}, files=[]))
+    if any(fact not in FACT_FIELDS for fact in facts):
+        return FIELDS, True
+    wanted = set(BASE_FIELDS)
+    for fact in facts:
+        wanted.update(FACT_FIELDS[fact])
+    for rule in rules:
+        for step in rule.steps:
+            for kind, _ in step.actions:
+                wanted.update(ACTION_FIELDS.get(kind, ()))
+    return tuple(field for field in FIELDS if field in wanted), bool(facts & FACT_CHANGELOG)
+
+
 def combine_jql(user_jql: str | None, clause: str | None) -> str:
     jql = (user_jql or "").strip()
     if not clause:
@@ -303,6 +363,20 @@ class _Uncertain(Exception):
     """A write failed in a way that does not say whether it landed."""
 
 
+def read_timeout(env: Mapping[str, str]) -> float:
+    """Seconds to wait for an answer: `STEWARD_HTTP_TIMEOUT`, else 120 (large pages of changelogs are slow)."""
+    text = (env.get("STEWARD_HTTP_TIMEOUT") or "").strip()
+    if not text:
+        return 120.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < math.inf:
+        raise TrackerError(f"STEWARD_HTTP_TIMEOUT must be a number of seconds above 0, got {text!r}")
+    return seconds
+
+
 def footer(step: Step) -> str:
     return f"\n\n----\n_Steward · rule {step.rule} · step {step.level}_"
 
@@ -310,7 +384,7 @@ def footer(step: Step) -> str:
 class JiraTracker:
     name = "jira"
 
-    def __init__(self, url: str | None = None, env: dict[str, str] | None = None, *,
+    def __init__(self, url: str | None = None, env: Mapping[str, str] | None = None, *,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
                  jitter: Callable[[], float] = random.random, max_retries: int = 5, max_wait: float = 900,
                  page_size: int = PAGE_SIZE, bulk_size: int = BULK_CHANGELOG_MAX):
@@ -336,13 +410,15 @@ class JiraTracker:
             raise TrackerError("no Jira credentials: set JIRA_EMAIL and JIRA_API_TOKEN (Jira Cloud) or "
                                "JIRA_TOKEN, a personal access token (Data Center / Server)")
         self.base_url = url
-        self.client = JIRA(server=url, get_server_info=False, max_retries=0, timeout=(10, 120), **auth)
+        self.client = JIRA(server=url, get_server_info=False, max_retries=0, timeout=(10, read_timeout(env)),
+                           **auth)
         self.session = self.client._session  # the library's authenticated session: auth and headers
         self.version = "3" if self.cloud else "2"
         self.sleep, self.clock, self.jitter = sleep, clock, jitter
         self.max_retries, self.max_wait = max_retries, max_wait
         self.page_size, self.bulk_size = page_size, bulk_size
         self.clause: str | None = None
+        self.fields, self.changelog = FIELDS, True  # until `narrow` says what the rules read
         self.requests = 0
         self._not_before = 0.0
 
@@ -455,57 +531,68 @@ class JiraTracker:
 
     # ------------------------------------------------------------ reads
 
-    def narrow(self, rules: list[Any]) -> None:
+    def narrow(self, rules: list[Rule]) -> None:
+        """Push the rules' conditions into the JQL and ask only for the fields they read."""
         self.clause = pushdown_clause(rules)
+        self.fields, self.changelog = read_needs(rules)
 
     def query(self, user_jql: str | None, since: datetime | None = None) -> str:
         clause = self.clause
         if since is not None:
-            minutes = math.ceil((utcnow() - since).total_seconds() / 60) + 60  # superset; filtered again below
+            # A superset, filtered again below; at least an hour when `since` is ahead of this machine's clock.
+            minutes = max(math.ceil((utcnow() - since).total_seconds() / 60), 0) + 60
             clause = f"updated >= -{minutes}m" + (f" AND ({clause})" if clause else "")
         return combine_jql(user_jql, clause)
 
     def fetch(self, query: str | None, since: datetime | None = None) -> Iterator[list[Issue]]:
         jql = self.query(query, since)
-        pending: list[dict[str, Any]] = []  # issues whose changelog must be completed in bulk
+        # Issues whose changelog was cut at 40 wait for one bulk call per `bulk_size`. They wait as model
+        # issues with the ids of the histories they already have, not as raw JSON, which is many times larger.
+        pending: list[tuple[Issue, set[str]]] = []
         for raw_page in (self._cloud_pages(jql) if self.cloud else self._dc_pages(jql)):
             page = []
             for raw in raw_page:
-                if not isinstance(raw, dict) or not raw.get("key"):
-                    log.warning("skipping a search result without a key")
+                issue = self._issue(raw, since)
+                if issue is None:
                     continue
-                if _truncated(_dict(raw.get("changelog")), "histories"):
-                    pending.append(raw)
-                    continue
-                page.append(raw)
+                changelog = _dict(raw.get("changelog"))
+                if _truncated(changelog, "histories"):
+                    pending.append((issue, {_history_id(h) for h in changelog.get("histories") or []
+                                            if isinstance(h, dict)}))
+                else:
+                    page.append(issue)
             if page:
-                yield self._issues(page, since)
+                yield page
             if len(pending) >= self.bulk_size:
-                yield self._issues(self._complete_changelogs(pending[:self.bulk_size]), since)
+                yield self._complete_changelogs(pending[:self.bulk_size])
                 pending = pending[self.bulk_size:]
         if pending:
-            yield self._issues(self._complete_changelogs(pending), since)
+            yield self._complete_changelogs(pending)
 
-    def _issues(self, raws: list[dict[str, Any]], since: datetime | None) -> list[Issue]:
-        issues = []
-        for raw in raws:
-            comments = None
-            container = _dict(_dict(raw.get("fields")).get("comment"))
-            if _truncated(container, "comments"):
-                comments = self._all_comments(raw, container)
-            try:
-                issue = issue_from_jira(raw, self.base_url, raw.get("_histories"), comments)
-            except Exception as error:  # one odd issue must never end the run
-                log.warning("%s: skipped: could not read it (%s: %s)", raw.get("key"), type(error).__name__, error)
-                continue
-            if since is not None and issue.updated is not None and issue.updated < since:
-                continue
-            issues.append(issue)
-        return issues
+    def _issue(self, raw: Any, since: datetime | None) -> Issue | None:
+        """One search result as an Issue, its cut comment list completed; None (with a warning) if unusable."""
+        if not isinstance(raw, dict) or not raw.get("key"):
+            log.warning("skipping a search result without a key")
+            return None
+        comments = None
+        container = _dict(_dict(raw.get("fields")).get("comment"))
+        if _truncated(container, "comments"):
+            comments = self._all_comments(raw, container)
+        try:
+            issue = issue_from_jira(raw, self.base_url, None, comments)
+        except Exception as error:  # one odd issue must never end the run
+            log.warning("%s: skipped: could not read it (%s: %s)", raw.get("key"), type(error).__name__, error)
+            return None
+        if since is not None and issue.updated is not None and issue.updated < since:
+            return None
+        return issue
 
     def _search_params(self, jql: str) -> dict[str, Any]:
-        return {"jql": jql, "maxResults": self.page_size, "fields": ",".join(FIELDS), "expand": "changelog",
-                "properties": PROPERTY_KEY}
+        params = {"jql": jql, "maxResults": self.page_size, "fields": ",".join(self.fields)}
+        if self.changelog:
+            params["expand"] = "changelog"
+        params["properties"] = PROPERTY_KEY
+        return params
 
     def _cloud_pages(self, jql: str) -> Iterator[list[dict[str, Any]]]:
         token = None
@@ -532,11 +619,15 @@ class JiraTracker:
             if not issues or not isinstance(total, int) or start >= total:
                 return
 
-    def _complete_changelogs(self, raws: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Full histories for issues whose inline changelog was cut at 40: one bulk call per 1000 on Cloud."""
-        by_id: dict[str, list[dict[str, Any]]] = {}
+    def _complete_changelogs(self, pending: list[tuple[Issue, set[str]]]) -> list[Issue]:
+        """Full histories for issues whose inline changelog was cut at 40: one bulk call per 1000 on Cloud.
+
+        Each answer page is folded into its issues as it arrives, so only one page of histories is held.
+        """
         if self.cloud:
-            ids = [str(raw.get("id") or raw["key"]) for raw in raws]
+            by_id = {str(issue.extra.get("id") or issue.key): (issue, seen) for issue, seen in pending}
+            by_id.update({issue.key: (issue, seen) for issue, seen in pending})
+            ids = [str(issue.extra.get("id") or issue.key) for issue, _ in pending]
             token = None
             while True:
                 body: dict[str, Any] = {"issueIdsOrKeys": ids, "fieldIds": list(CHANGELOG_FIELD_IDS),
@@ -547,27 +638,20 @@ class JiraTracker:
                                           "reading changelogs in bulk", body=body))
                 for entry in data.get("issueChangeLogs") or []:
                     entry = _dict(entry)
-                    by_id.setdefault(str(entry.get("issueId")), []).extend(
-                        h for h in entry.get("changeHistories") or [] if isinstance(h, dict))
+                    target = by_id.get(str(entry.get("issueId")))
+                    if target is not None:
+                        _add_histories(*target, entry.get("changeHistories") or [])
                 token = data.get("nextPageToken")
                 if not token:
                     break
-        for raw in raws:
-            inline = [h for h in _dict(raw.get("changelog")).get("histories") or [] if isinstance(h, dict)]
-            if self.cloud:
-                extra = by_id.get(str(raw.get("id")), []) + by_id.get(str(raw.get("key")), [])
-            else:  # Data Center has no bulk changelog: one read per truncated issue
-                data = _dict(self.request("GET", self._url(f"issue/{raw['key']}"), f"reading {raw['key']}",
+        else:  # Data Center has no bulk changelog: one read per truncated issue
+            for issue, seen in pending:
+                data = _dict(self.request("GET", self._url(f"issue/{issue.key}"), f"reading {issue.key}",
                                           params={"fields": "created", "expand": "changelog"}))
-                extra = _dict(data.get("changelog")).get("histories") or []
-            seen, merged = set(), []
-            for history in inline + extra:
-                ident = history.get("id") or json.dumps(history, sort_keys=True)
-                if ident not in seen:
-                    seen.add(ident)
-                    merged.append(history)
-            raw["_histories"] = merged
-        return raws
+                _add_histories(issue, seen, _dict(data.get("changelog")).get("histories") or [])
+        for issue, _ in pending:
+            issue.changes.sort(key=lambda c: c.at)
+        return [issue for issue, _ in pending]
 
     def _all_comments(self, raw: dict[str, Any], container: dict[str, Any]) -> list[dict[str, Any]]:
         """The rest of a truncated inline comment list (Jira has no bulk comment read by issue)."""
@@ -610,7 +694,7 @@ class JiraTracker:
         if fields:
             body["fields"] = fields
         new = [Marker(step.rule, step.level, now) for step in steps if step.marks]
-        if new and self.cloud:
+        if new:
             body["properties"] = [{"key": PROPERTY_KEY, "value": self.marker_value(issue, new)}]
         return body, transition
 
@@ -625,9 +709,6 @@ class JiraTracker:
             self._transition(issue.key, transition)
         if body:
             self._edit(issue.key, body, new)
-        if new and not self.cloud:
-            self.request("PUT", self._url(f"issue/{issue.key}/properties/{PROPERTY_KEY}"),
-                         f"writing the marker on {issue.key}", body=self.marker_value(issue, new))
 
     def _edit(self, key: str, body: dict[str, Any], new: list[Marker]) -> None:
         what = f"writing {key}"

@@ -16,7 +16,7 @@ from steward.core import rulefile
 from steward.core.conditions import AllOf, AnyOf, Not
 from steward.core.conditions import Test as Cond
 from steward.core.runner import Runner, RunOptions
-from steward.plugins.jira import JiraTracker, combine_jql, jql_for, pushdown_clause
+from steward.plugins.jira import FIELDS, JiraTracker, combine_jql, jql_for, pushdown_clause, read_needs
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
@@ -116,6 +116,15 @@ def evaluate(jql: str, raw: dict) -> bool:
     return expr(0)[0]
 
 
+def as_jira_answers(raw: dict, params: dict) -> dict:
+    """A raw issue as Jira returns it for these search parameters: only the fields asked for, the changelog
+    only when expanded."""
+    wanted = set(params["fields"].split(","))
+    answer = {k: v for k, v in raw.items() if k != "changelog" or params.get("expand") == "changelog"}
+    answer["fields"] = {k: v for k, v in raw["fields"].items() if k in wanted}
+    return copy.deepcopy(answer)
+
+
 class FakeJira(JiraTracker):
     """The adapter, with Jira's search answered from raw issues (pages of 100, nextPageToken)."""
 
@@ -123,13 +132,15 @@ class FakeJira(JiraTracker):
         super().__init__("https://acme.atlassian.net", CLOUD_ENV, sleep=lambda s: None)
         self.raws = raws
         self.searched = []
+        self.params = []
 
     def request(self, method, url, what, *, params=None, body=None, write=False):
         assert url.endswith("/search/jql")
         self.searched.append(params["jql"])
+        self.params.append(params)
         hits = [r for r in self.raws if evaluate(params["jql"], r)] if params["jql"] else list(self.raws)
         start = int(params.get("nextPageToken") or 0)
-        page = copy.deepcopy(hits[start:start + 100])
+        page = [as_jira_answers(raw, params) for raw in hits[start:start + 100]]
         data = {"issues": page, "isLast": start + 100 >= len(hits)}
         if not data["isLast"]:
             data["nextPageToken"] = str(start + 100)
@@ -198,14 +209,20 @@ rules:
 """
 
 
-def run(raws, rules, narrow: bool):
+def run(raws, rules, narrow: bool, fields_only: bool = False):
+    """One plan: with the adapter's `narrow` (pushdown and fields), without it, or with the fields alone."""
     tracker = FakeJira(raws)
-    if not narrow:
+    if fields_only:
+        def fields_alone(rules):
+            tracker.fields, tracker.changelog = read_needs(rules)
+
+        tracker.narrow = fields_alone
+    elif not narrow:
         tracker.narrow = None  # the Runner only calls narrow when the adapter has it
     plan = Runner(tracker, rules, RunOptions(now=NOW, query="project = EE")).run()
     findings = sorted((f.issue, f.rule, json.dumps(f.facts, sort_keys=True)) for f in plan.findings)
     steps = sorted(json.dumps(a.to_json(), sort_keys=True) for s in plan.steps for a in s.actions)
-    return findings, steps, plan.issues_seen, tracker.searched
+    return findings, steps, plan.issues_seen, tracker.searched, tracker.params
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -229,3 +246,56 @@ def test_default_pack_is_identical_with_pushdown():
     raws = varied_issues(7)
     plain, narrowed = run(raws, rules, narrow=False), run(raws, rules, narrow=True)
     assert narrowed[:2] == plain[:2]
+
+
+@pytest.mark.parametrize("rules_text", ["default", RULES])
+@pytest.mark.parametrize("seed", [4, 5])
+def test_narrowed_fields_give_identical_findings_and_steps(tmp_path, rules_text, seed):
+    """Jira answers only the fields asked for: the rules' fields alone must give what every field gives."""
+    if rules_text == "default":
+        rules = rulefile.load(rulefile.default_specs())
+    else:
+        (tmp_path / "rules.yml").write_text(rules_text)
+        rules = rulefile.load([str(tmp_path / "rules.yml")])
+    raws = varied_issues(seed)
+    full, narrowed = run(raws, rules, narrow=False), run(raws, rules, narrow=False, fields_only=True)
+    assert narrowed[:3] == full[:3] and full[0]
+    assert full[4][0]["fields"] == ",".join(FIELDS) and narrowed[4][0]["fields"] != full[4][0]["fields"]
+
+
+ONE_RULE = """\
+version: 1
+rules:
+  - id: decision-without-review-date
+    title: Decision without a next review date
+    severity: medium
+    rationale: Each decision records when it will be looked at again.
+    when:
+      labels: {contains: decision}
+      has_due: false
+    then:
+      - comment: "No review date (owner: {{ assignee }})."
+      - add_labels: [needs-review-date]
+"""
+
+
+def test_search_asks_for_the_fields_the_rules_read(tmp_path):
+    default = run(varied_issues(1), rulefile.load(rulefile.default_specs()), narrow=True)[4][0]
+    # the default pack reads no summary or project, and needs the changelog (days_in_status, ...)
+    assert default["fields"] == ("description,issuetype,status,priority,labels,assignee,reporter,created,"
+                                 "updated,duedate,comment")
+    assert default["expand"] == "changelog" and default["properties"] == "steward.markers"
+    (tmp_path / "one.yml").write_text(ONE_RULE)
+    one = run(varied_issues(1), rulefile.load([str(tmp_path / "one.yml")]), narrow=True)[4][0]
+    # labels (tested, and always: the planner adds only a missing label), duedate (has_due), assignee (shown in
+    # the comment), updated (always: --since); no changelog, no comments
+    assert one["fields"] == "labels,assignee,updated,duedate"
+    assert "expand" not in one
+
+
+def test_a_plugin_fact_gets_every_field():
+    from steward.core.rulefile import LadderStep, Rule
+
+    rule = Rule(id="sla", title="t", severity="low", rationale="r", when=Cond("sla_breached", "eq", True),
+                exempt=None, steps=(LadderStep(1, 0, (("comment", "x"),)),))
+    assert read_needs([rule]) == (FIELDS, True)

@@ -45,13 +45,13 @@ def test_bulk_changelog_calls_are_one_per_1000_truncated_issues(make_tracker):
     """With a bulk size of 10, the 30 truncated issues would need 3 calls: the chunking is by bulk size."""
     tracker = make_tracker(bulk_size=1000)
     calls = []
-    tracker._complete_changelogs = lambda raws: calls.append(len(raws)) or raws
+    tracker._complete_changelogs = lambda pending: calls.append(len(pending)) or []
     with recorder.use_cassette("cloud_read_paged.yaml", allow_playback_repeats=True):
         list(tracker.fetch(JQL, None))
     assert calls == [30]
     tracker = make_tracker(bulk_size=10)
     calls = []
-    tracker._complete_changelogs = lambda raws: calls.append(len(raws)) or raws
+    tracker._complete_changelogs = lambda pending: calls.append(len(pending)) or []
     with recorder.use_cassette("cloud_read_paged.yaml", allow_playback_repeats=True):
         list(tracker.fetch(JQL, None))
     assert calls == [10, 10, 10]

@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from .server import SimServer
 
@@ -28,9 +28,12 @@ def run(args: list[str], env: Mapping[str, str], timeout: float = 300) -> subpro
                           timeout=timeout)
 
 
-def run_killed_at(server: SimServer, args: list[str], env: Mapping[str, str], kind: str, count: int,
-                  timeout: float = 300) -> subprocess.CompletedProcess | None:
+def run_killed_at(server: SimServer, args: list[str], env: Mapping[str, str], kind: str | Collection[str],
+                  count: int, timeout: float = 300) -> subprocess.CompletedProcess | None:
     """Run steward and SIGKILL it once the simulator has handled the `count`-th request of `kind`.
+
+    `kind` may also be several kinds (such as every kind of write): the count then runs across all of them,
+    counted from the start of this run.
 
     The kill lands after the simulator changed its state and before the client reads the answer: the
     hardest moment for a client, since the write happened but the process never learns it. Returns the
@@ -39,9 +42,14 @@ def run_killed_at(server: SimServer, args: list[str], env: Mapping[str, str], ki
     process = subprocess.Popen(steward_command(*args), env=child_env(env), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     killed = []
+    kinds = {kind} if isinstance(kind, str) else set(kind)
+    handled = [0]
 
     def kill(seen_kind: str, seen: int) -> None:
-        if seen_kind == kind and seen == count and not killed:
+        if seen_kind not in kinds or killed:
+            return
+        handled[0] += 1
+        if (seen == count) if isinstance(kind, str) else (handled[0] == count):
             killed.append(True)
             os.kill(process.pid, signal.SIGKILL)
 

@@ -175,6 +175,12 @@ def _handler_for(sim: SimServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read counts, not logs
             pass
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body leave in two writes; with Nagle's algorithm on, the body waits for the client's
+            # delayed ACK (40 ms on Linux), which would add 40 ms to every answer and swamp simulated latency.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def _serve(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)

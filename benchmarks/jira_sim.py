@@ -1,0 +1,198 @@
+"""Steward's Jira adapter against the Jira simulator, beside a naive per-issue reader measured in the same run.
+
+    python benchmarks/jira_sim.py                                  # 10,000 issues, 50 ms a request, Cloud
+    python benchmarks/jira_sim.py --issues 1000 --latency 0.01 --skip-naive --memory-issues 0   # quick look
+    python benchmarks/jira_sim.py --flavor datacenter
+
+Prints, per reader: read requests (search / bulk changelog / other) against the floor
+(ceil(M/100) search pages + ceil(T/1000) bulk changelog calls, M issues returned, T with a changelog cut
+at 40), write requests against K acted-on issues, wall time at the simulated latency and peak memory
+(max RSS of the child process). Then an incremental `--since` run after a few issues changed, and peak
+memory at 10,000 and 100,000 issues (a plan, no latency) to show memory is bounded by a page, not by N.
+
+Steward runs as a child process (`python -m steward.cli`), the naive reader too (this file with
+--naive-child): a keys-only search, then `GET /rest/api/2/issue/{key}?expand=changelog` for every key, one
+after the other as a per-issue client does. The simulator serves both on 127.0.0.1 (threaded), never the
+network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from sim.harness import child_env, steward_command  # noqa: E402
+from sim.jira import CLOUD, DATACENTER, JiraSim, credentials  # noqa: E402
+from sim.server import SimServer  # noqa: E402
+
+JQL = "project = OPS"
+READ_KINDS = ("search", "bulkfetch", "comment_read", "issue_read", "transitions")
+WRITE_KINDS = ("edit", "property", "transition")
+
+
+def measured(command: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run a child; (result, wall seconds, peak RSS in MB) of that child alone: wait4 reaps it with its usage."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, env=child_env(env), stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(command, process.returncode, out.read(), err.read())
+    return done, wall, usage.ru_maxrss / 1024
+
+
+def steward(server: SimServer, flavor: str, mode: str, *extra: str) -> tuple[dict, float, float]:
+    command = steward_command(mode, "--tracker", "jira", "--jira-url", server.url, "--jql", JQL,
+                              "--format", "json", *extra)
+    done, wall, peak = measured(command, credentials(flavor))
+    if done.returncode != 0:
+        raise SystemExit(f"steward {mode} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout), wall, peak
+
+
+def naive(server: SimServer, flavor: str) -> tuple[float, float]:
+    done, wall, peak = measured([sys.executable, __file__, "--naive-child", server.url, "--flavor", flavor],
+                                credentials(flavor))
+    if done.returncode != 0:
+        raise SystemExit(f"naive reader failed: {done.stderr[-2000:]}")
+    return wall, peak
+
+
+def naive_child(url: str, flavor: str) -> None:
+    """The per-issue reader: keys page by page, then one GET per issue with its changelog; keeps every issue."""
+    import requests
+
+    from steward.plugins.jira import FIELDS, issue_from_jira
+
+    session = requests.Session()
+    if flavor == CLOUD:
+        session.auth = (os.environ["JIRA_EMAIL"], os.environ["JIRA_API_TOKEN"])
+        search, version = f"{url}/rest/api/3/search/jql", "3"
+    else:
+        session.headers["Authorization"] = f"Bearer {os.environ['JIRA_TOKEN']}"
+        search, version = f"{url}/rest/api/2/search", "2"
+    keys, token, start = [], None, 0
+    while True:
+        params = {"jql": JQL, "fields": "key", "maxResults": 100}
+        params.update({"nextPageToken": token} if token else {} if flavor == CLOUD else {"startAt": start})
+        page = session.get(search, params=params, timeout=60).json()
+        keys += [issue["key"] for issue in page["issues"]]
+        start, token = len(keys), page.get("nextPageToken")
+        if (flavor == CLOUD and not token) or (flavor != CLOUD and start >= page["total"]) or not page["issues"]:
+            break
+    issues = []
+    for key in keys:
+        raw = session.get(f"{url}/rest/api/{version}/issue/{key}", timeout=60,
+                          params={"fields": ",".join(FIELDS), "expand": "changelog",
+                                  "properties": "steward.markers"}).json()
+        issues.append(issue_from_jira(raw, url))
+    print(len(issues))
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "-+-".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--issues", type=int, default=10_000)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every request")
+    parser.add_argument("--flavor", choices=(CLOUD, DATACENTER), default=CLOUD)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-naive", action="store_true", help="leave out the naive reader (N x latency)")
+    parser.add_argument("--memory-issues", type=int, default=100_000, help="second size for the memory run; 0: skip")
+    parser.add_argument("--changed", type=int, default=20, help="issues changed before the incremental run")
+    parser.add_argument("--naive-child", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.naive_child:
+        naive_child(args.naive_child, args.flavor)
+        return
+
+    n, flavor = args.issues, args.flavor
+    print(f"Jira simulator ({flavor}), {n:,} issues, {args.latency * 1000:.0f} ms a request, default rule pack\n")
+    sim = JiraSim(flavor, n, seed=args.seed)
+    with SimServer(sim, latency=args.latency) as server:
+        plan, plan_wall, plan_peak = steward(server, flavor, "plan")
+        reads = {kind: server.requests(kind) for kind in READ_KINDS}
+        served, truncated = sim.served, sim.served_truncated
+        floor = math.ceil(served / 100) + math.ceil(truncated / 1000)
+
+        # incremental: a few issues change after the first run; the second reads only those
+        since = datetime.now(timezone.utc) - timedelta(seconds=1)
+        for key in list(sim.issues)[:: max(1, n // args.changed)][:args.changed]:
+            sim.touch(key, priority="Highest")
+        server.reset_counts()
+        served_before = sim.served
+        incremental, inc_wall, _ = steward(server, flavor, "plan", "--since",
+                                           since.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        inc_reads = server.requests(*READ_KINDS)
+        inc_served = sim.served - served_before
+
+        server.reset_counts()
+        applied, apply_wall, apply_peak = steward(server, flavor, "apply")
+        writes = server.requests(*WRITE_KINDS)
+        acted_on = len({a["issue"] for a in applied["actions"]})
+
+        naive_wall = naive_peak = None
+        if not args.skip_naive:
+            server.reset_counts()
+            naive_wall, naive_peak = naive(server, flavor)
+            naive_reads = server.requests(*READ_KINDS)
+
+    rows = [("reader", "read requests (search/bulk/other)", "floor", "reads/floor", "writes", "K",
+             "wall time", "peak memory")]
+    other = reads["comment_read"] + reads["issue_read"]
+    rows.append(("steward plan", f"{sum(reads.values())} ({reads['search']}/{reads['bulkfetch']}/{other})",
+                 str(floor), f"{sum(reads.values()) / floor:.2f}", "0", "-", f"{plan_wall:.1f} s",
+                 f"{plan_peak:.0f} MB"))
+    rows.append(("steward apply", "(as plan)", "", "", str(writes), str(acted_on), f"{apply_wall:.1f} s",
+                 f"{apply_peak:.0f} MB"))
+    if naive_wall is not None:
+        rows.append(("naive per-issue", f"{naive_reads} ({math.ceil(n / 100)}/0/{naive_reads - math.ceil(n / 100)})",
+                     str(floor), f"{naive_reads / floor:.2f}", "-", "-", f"{naive_wall:.1f} s",
+                     f"{naive_peak:.0f} MB"))
+    print(table(rows))
+    print(f"\nissues returned by the search: {served:,} (M); with a changelog cut at 40: "
+          f"{truncated:,} (T); evaluated {plan['issues_seen']:,}, findings {len(plan['findings']):,}")
+    if naive_wall is not None:
+        print(f"naive / steward: {naive_reads / sum(reads.values()):.1f}x the read requests, "
+              f"{naive_wall / plan_wall:.1f}x the wall time, {naive_peak / plan_peak:.1f}x the peak memory")
+    print(f"writes / K = {writes / max(acted_on, 1):.2f} (one PUT per acted-on issue)")
+    print(f"incremental --since after {args.changed} issues changed: {inc_reads} read requests, "
+          f"{inc_served} issues returned, {incremental['issues_seen']} evaluated, {inc_wall:.1f} s "
+          f"(full read: {sum(reads.values())} requests, {plan_wall:.1f} s)")
+
+    if args.memory_issues:
+        peaks = []
+        for size in (n, args.memory_issues):
+            big = JiraSim(flavor, size, seed=args.seed)
+            with SimServer(big) as server:
+                result, wall, peak = steward(server, flavor, "plan")
+            peaks.append((size, peak, wall, result["issues_seen"], len(result["findings"])))
+            del big
+        rows = [("issues", "evaluated", "findings", "peak memory", "wall time (no latency)")]
+        rows += [(f"{size:,}", f"{seen:,}", f"{found:,}", f"{peak:.0f} MB", f"{wall:.1f} s")
+                 for size, peak, wall, seen, found in peaks]
+        print("\n" + table(rows))
+        print(f"peak memory {peaks[1][0] // peaks[0][0]}x the issues: {peaks[1][1] / peaks[0][1]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
