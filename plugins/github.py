@@ -15,7 +15,16 @@ gets a short comment so its marker is recorded); labels are added and removed on
 missing from the repository is created first); `transition` accepts `open`, `closed`, `completed` or
 `not_planned`. Content writes are paced for GitHub's secondary limit; 403/429 responses that carry
 `retry-after` or `x-ratelimit-reset` are waited out; a comment whose POST failed with a 5xx or a
-connection error is only re-sent after the issue's comments were read back without its marker.
+connection error is only re-sent after the issue's comments were read back without its marker. Label,
+assignee and state writes are idempotent, so they are simply sent again.
+
+GitHub has no request that writes a comment and labels together, so a run can die between them. The
+comments go first and are the commit point: each carries, next to its marker, the changes its step makes
+(`<!-- steward:changes {...} -->`). A later read that finds a marked comment whose changes never reached
+the issue (no such label now, and no label event since the comment) treats that step as not taken, and
+`apply` then writes only the missing changes, never the comment again. Writing the labels first instead
+would let a step's own label exempt its rule (`escalated` exempts `blocked-without-escalation`), and the
+comment would never follow.
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ WRITES_PER_MINUTE = 80
 WRITES_PER_HOUR = 500
 MAX_RATE_WAIT = 15 * 60  # seconds; a longer wait is reported instead of slept through
 MAX_ATTEMPTS = 4
+DEFAULT_TIMEOUT = 15  # seconds per HTTP request (PyGithub's default); STEWARD_HTTP_TIMEOUT changes it
 DEFAULT_STEWARD_LOGINS = ("github-actions[bot]",)
 SUMMARY_LIMIT = 1024 * 1024 - 4096
 NEW_LABEL_COLOR = "ededed"
@@ -99,11 +109,13 @@ def _issue_fields(with_type: bool) -> str:
 
 
 def sweep_query(with_type: bool = True) -> str:
+    # Ordered by creation, which never changes: GitHub's cursors carry the sort key, so with UPDATED_AT an
+    # issue Steward writes to during the sweep would move behind the cursor and be read a second time.
     return f"""query($owner: String!, $name: String!, $first: Int!, $cursor: String, $states: [IssueState!],
       $since: DateTime) {{
   repository(owner: $owner, name: $name) {{
     issues(first: $first, after: $cursor, states: $states, filterBy: {{since: $since}},
-           orderBy: {{field: UPDATED_AT, direction: ASC}}) {{
+           orderBy: {{field: CREATED_AT, direction: ASC}}) {{
       pageInfo {{ hasNextPage endCursor }}
       nodes {{{_issue_fields(with_type)}
       }}
@@ -136,13 +148,17 @@ TIMELINE_QUERY = f"""query($owner: String!, $name: String!, $number: Int!, $curs
 
 
 class Pacer:
-    """Spaces content writes (~80 a minute, 500 an hour). `clock` and `sleep` are injectable for tests."""
+    """Spaces content writes (~80 a minute, 500 an hour). `clock` and `sleep` are injectable for tests.
+
+    `per_minute=0` turns pacing off: GitHub Enterprise Server has no secondary limits unless an admin sets
+    them, and a simulator has none.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                  per_minute: int = WRITES_PER_MINUTE, per_hour: int = WRITES_PER_HOUR):
         self.clock = clock
         self.sleep = sleep
-        self.interval = 60.0 / per_minute
+        self.interval = 60.0 / per_minute if per_minute else 0.0
         self.per_hour = per_hour
         self.recent: deque[float] = deque()
         self.slept = 0.0
@@ -153,6 +169,8 @@ class Pacer:
             self.sleep(seconds)
 
     def before_write(self) -> None:
+        if self.interval == 0:
+            return
         now = self.clock()
         while self.recent and now - self.recent[0] >= 3600:
             self.recent.popleft()
@@ -336,7 +354,20 @@ def build_issue(raw: _RawIssue, repo: str, prefix: str) -> Issue:
         elif event.kind == "renamed":
             changes.append(Change("title", event.previous, event.value, event.actor, event.at))
     current = [v for v in (priority_of(label, prefix) for label in raw.labels) if v is not None]
-    markers = dedupe([m for c in comments if c.by_steward for m in find_markers(c.body)])
+    markers: list[Marker] = []
+    interrupted: list[str] = []
+    for comment in comments:
+        if not comment.by_steward:
+            continue
+        found = find_markers(comment.body)
+        if _unfinished(comment, raw):
+            interrupted += [f"{m.rule}@{m.level}" for m in found]
+        else:
+            markers += found
+    if interrupted:
+        log.info("#%s: step(s) %s were interrupted after their comment; finishing them", raw.number,
+                 ", ".join(interrupted))
+    markers = dedupe(markers)
     return Issue(
         key=f"#{raw.number}", url=raw.url, tracker=f"github:{repo}", project=repo, title=raw.title,
         body=raw.body, type=raw.type, status=raw.state,
@@ -346,8 +377,64 @@ def build_issue(raw: _RawIssue, repo: str, prefix: str) -> Issue:
         created=raw.created, updated=raw.updated, due=raw.due, comments=comments, changes=changes,
         markers=markers,
         extra={"number": raw.number, "assignees": list(raw.assignees), "state_reason": raw.state_reason,
-               "milestone": raw.milestone},
+               "milestone": raw.milestone, "interrupted_steps": interrupted},
     )
+
+
+_CHANGES = re.compile(r"<!--\s*steward:changes\s+(\{.*?\})\s*-->")
+_TARGET_STATE = {"open": "open", "reopened": "open", "closed": "closed", "completed": "closed",
+                 "not_planned": "closed"}
+
+
+def step_changes(step: Step) -> dict[str, Any]:
+    """What a step changes besides its comment, in the form its comment announces it."""
+    changes: dict[str, Any] = {}
+    for action in step.actions:
+        if action.type in ("add_labels", "remove_labels"):
+            changes.setdefault("add" if action.type == "add_labels" else "remove", []).extend(action.value)
+        elif action.type == "assign":
+            changes.setdefault("assign", []).append(str(action.value))
+        elif action.type == "transition" and str(action.value).strip().lower() in _TARGET_STATE:
+            changes["state"] = _TARGET_STATE[str(action.value).strip().lower()]
+    return changes
+
+
+def format_changes(changes: dict[str, Any]) -> str:
+    # `>` is escaped so that no label name can close the HTML comment early.
+    text = json.dumps(changes, sort_keys=True).replace(">", "\\u003e")
+    return f"<!-- steward:changes {text} -->"
+
+
+def _unfinished(comment: Comment, raw: _RawIssue) -> bool:
+    """Whether a Steward comment announces changes that never reached the issue (the run died after it).
+
+    A change counts as made when the issue shows it now or when anything happened to that label, assignee
+    or state since the comment: a person may have undone it, and Steward must not redo it.
+    """
+    match = _CHANGES.search(comment.body)
+    if not match:
+        return False
+    try:
+        changes = json.loads(match.group(1))
+    except ValueError:
+        return False
+    if not isinstance(changes, dict):
+        return False
+    since = [e for e in raw.events if e.at >= comment.created]
+    # GitHub matches label names regardless of case: adding `escalated` may apply an existing `Escalated`.
+    labels = {label.casefold() for label in raw.labels}
+    labels_touched = {(e.value or "").casefold() for e in since if e.kind in ("labeled", "unlabeled")}
+    assignees_touched = {e.value for e in since if e.kind in ("assigned", "unassigned")}
+    wanted = [str(label).casefold() for label in changes.get("add") or []]
+    unwanted = [str(label).casefold() for label in changes.get("remove") or []]
+    if any(label not in labels and label not in labels_touched for label in wanted):
+        return True
+    if any(label in labels and label not in labels_touched for label in unwanted):
+        return True
+    if any(login not in raw.assignees and login not in assignees_touched for login in changes.get("assign") or []):
+        return True
+    state = changes.get("state")
+    return bool(state and raw.state != state and not any(e.kind in ("closed", "reopened") for e in since))
 
 
 # --------------------------------------------------------------------------------------------- tracker
@@ -375,7 +462,8 @@ class GitHubTracker:
     def __init__(self, repo: str, token: str | None, url: str | None = None, *,
                  priority_prefix: str = DEFAULT_PRIORITY_PREFIX, page_size: int = PAGE_SIZE,
                  reads: str = "graphql", clock: Callable[[], float] | None = None,
-                 sleep: Callable[[float], None] | None = None, wall_clock: Callable[[], float] | None = None):
+                 sleep: Callable[[float], None] | None = None, wall_clock: Callable[[], float] | None = None,
+                 timeout: int = DEFAULT_TIMEOUT, pacer: Pacer | None = None):
         owner, _, name = (repo or "").partition("/")
         if not owner or not name or "/" in name:
             raise TrackerError("--tracker github:OWNER/REPO needs the repository, e.g. github:octo-org/octo-repo")
@@ -387,13 +475,13 @@ class GitHubTracker:
         self.base_url = (url or DEFAULT_API_URL).rstrip("/")
         # No PyGithub retries or sleeps: this adapter paces and retries itself, with an injectable sleeper.
         self.github = Github(auth=Auth.Token(token), base_url=self.base_url, retry=None, per_page=100,
-                             seconds_between_requests=None, seconds_between_writes=None)
+                             seconds_between_requests=None, seconds_between_writes=None, timeout=timeout)
         self.requester = self.github.requester
         self.prefix = priority_prefix
         self.page_size = page_size
         self.reads = reads
         self.with_type = True
-        self.pacer = Pacer(clock or CLOCK, sleep or SLEEP)
+        self.pacer = pacer or Pacer(clock or CLOCK, sleep or SLEEP)
         self.wall_clock = wall_clock or WALL_CLOCK
         self.requests = {"graphql": 0, "rest_read": 0, "write": 0}
         self._repo_labels: set[str] | None = None
@@ -470,10 +558,12 @@ class GitHubTracker:
 
     def _rest(self, verb: str, path: str, *, parameters: dict[str, Any] | None = None, body: Any = None,
               what: str) -> tuple[dict[str, Any], Any]:
+        """A REST read, or an idempotent write (labels, assignees, state): both are safe to send again after a
+        5xx or a lost connection. Comments are not idempotent and go through `_comment`."""
         kind = "rest_read" if verb == "GET" else "write"
         return self._call(kind, lambda: self.requester.requestJsonAndCheck(verb, path, parameters=parameters,
                                                                            input=body),
-                          what, retry_server_errors=verb == "GET")
+                          what, retry_server_errors=True)
 
     def _graphql(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
         _, data = self._call("graphql", lambda: self.requester.graphql_query(query, variables), what,
@@ -539,11 +629,30 @@ class GitHubTracker:
             if repository is None:
                 raise TrackerError(f"repository {self.repo} not found, or the token cannot see it")
             connection = repository["issues"]
-            yield [self._from_graphql_node(node) for node in connection.get("nodes") or [] if node]
+            yield self._readable(connection.get("nodes") or [], self._from_graphql_node)
             page = connection.get("pageInfo") or {}
             if not page.get("hasNextPage"):
                 return
             cursor = page.get("endCursor")
+
+    @staticmethod
+    def _readable(items: list[Any], convert: Callable[[dict[str, Any]], Issue]) -> list[Issue]:
+        """The issues of one page; one GitHub sent in a shape Steward cannot read is skipped with a warning
+        that names it, so a single odd issue never ends a sweep."""
+        issues = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                log.warning("skipped item %d of a page of issues: GitHub sent %r instead of an issue", index + 1,
+                            type(item).__name__ if item is not None else None)
+                continue
+            try:
+                issues.append(convert(item))
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                name = f"#{item['number']}" if item.get("number") is not None else item.get("url") or \
+                    item.get("html_url") or f"item {index + 1} of a page"
+                log.warning("%s: skipped: GitHub's data for it could not be read (%s: %s)", name,
+                            type(error).__name__, error)
+        return issues
 
     def _from_graphql_node(self, node: dict[str, Any]) -> Issue:
         raw = _raw_from_graphql(node)
@@ -562,19 +671,22 @@ class GitHubTracker:
 
     def _rest_pages(self, path: str, parameters: dict[str, Any], what: str) -> Iterator[list[Any]]:
         url: str | None = path
-        params: dict[str, Any] | None = dict(parameters, per_page=100)
+        params: dict[str, Any] | None = dict(parameters, per_page=self.page_size)
         while url:
             headers, items = self._rest("GET", url, parameters=params, what=what)
             yield items if isinstance(items, list) else []
             url, params = _next_link(headers.get("link")), None
 
     def _sweep_rest(self, state: str, since: datetime | None) -> Iterator[list[Issue]]:
-        parameters: dict[str, Any] = {"state": state, "sort": "updated", "direction": "asc"}
+        # Creation order, for the reason given in `sweep_query`; here it matters more: these pages are numbered,
+        # so an issue moving to the end would shift the next page and one issue would never be read.
+        parameters: dict[str, Any] = {"state": state, "sort": "created", "direction": "asc"}
         if since is not None:
             parameters["since"] = format_time(since)
         for items in self._rest_pages(f"/repos/{self.owner}/{self.repo_name}/issues", parameters,
                                       "listing issues"):
-            issues = [self._from_rest_item(item) for item in items if "pull_request" not in item]
+            issues = self._readable([i for i in items if not (isinstance(i, dict) and "pull_request" in i)],
+                                    self._from_rest_item)
             if issues:
                 yield issues
 
@@ -593,13 +705,21 @@ class GitHubTracker:
         return f"/repos/{self.owner}/{self.repo_name}/issues/{issue.extra.get('number') or issue.key.lstrip('#')}"
 
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
+        """All the comments first (each marked one is its step's commit point), then the labels, assignees
+        and states they announce: see the module docstring for why this order survives a run that dies."""
+        interrupted = set(issue.extra.get("interrupted_steps") or ())
+        for step in steps:
+            body = self._step_comment(step, now)
+            if body is None:
+                continue
+            if step.marks and f"{step.rule}@{step.level}" in interrupted:
+                log.info("%s: the comment of %s step %d is there already", issue.key, step.rule, step.level)
+                continue
+            self._comment(issue, body, now)
         labels = list(issue.labels)
         for step in steps:
-            comments: list[str] = []
             for action in step.actions:
-                if action.type == "comment":
-                    comments.append(str(action.value))
-                elif action.type == "add_labels":
+                if action.type == "add_labels":
                     for label in action.value:
                         if label not in labels:
                             self._add_label(issue, label)
@@ -613,14 +733,22 @@ class GitHubTracker:
                                what=f"assigning {issue.key}")
                 elif action.type == "transition":
                     self._transition(issue, str(action.value))
-                else:
+                elif action.type != "comment":
                     log.warning("%s: the GitHub tracker cannot %s; skipped", issue.key, action.type)
-            if step.marks:
-                body = "\n\n".join(comments) or (
-                    f"Steward recorded step {step.level} of rule `{step.rule}` (no comment to post).")
-                self._comment(issue, with_marker(body, Marker(rule=step.rule, level=step.level, at=now)), now)
-            elif comments:
-                self._comment(issue, "\n\n".join(comments), now)
+
+    @staticmethod
+    def _step_comment(step: Step, now: datetime) -> str | None:
+        """The comment a step posts: its comment actions, and for a marked step what else it changes and its
+        marker (a marked step without a comment action still posts one, since the marker is its record)."""
+        comments = [str(a.value) for a in step.actions if a.type == "comment"]
+        if not step.marks:
+            return "\n\n".join(comments) or None
+        body = "\n\n".join(comments) or (
+            f"Steward recorded step {step.level} of rule `{step.rule}` (no comment to post).")
+        changes = step_changes(step)
+        if changes:
+            body = f"{body}\n\n{format_changes(changes)}"
+        return with_marker(body, Marker(rule=step.rule, level=step.level, at=now))
 
     def _transition(self, issue: Issue, target: str) -> None:
         states = {"open": {"state": "open"}, "reopened": {"state": "open"}, "closed": {"state": "closed"},
@@ -664,7 +792,7 @@ class GitHubTracker:
     def _comment(self, issue: Issue, body: str, now: datetime) -> None:
         path = f"{self._issue_path(issue)}/comments"
         markers = find_markers(body)
-        for attempt in range(2):
+        for attempt in range(MAX_ATTEMPTS):
             self.pacer.before_write()
             self.requests["write"] += 1
             try:
@@ -675,12 +803,14 @@ class GitHubTracker:
                 if not markers:
                     raise TrackerError(f"commenting on {issue.key} failed ({uncertain}); nothing was retried "
                                        f"because the comment carries no marker to check") from None
+                # Checked after every failure, the last one included: a lost answer may hide a comment that landed.
                 if self._marker_landed(issue, markers[0], now):
                     log.info("%s: the comment landed despite %s; not sending it again", issue.key, uncertain)
                     return
-                if attempt == 1:
-                    raise TrackerError(f"commenting on {issue.key} failed twice ({uncertain}); "
+                if attempt + 1 == MAX_ATTEMPTS:
+                    raise TrackerError(f"commenting on {issue.key} failed {MAX_ATTEMPTS} times ({uncertain}); "
                                        f"the next run will try again") from None
+                self.pacer.wait(2.0 ** attempt)
 
     def _call_once_write(self, send: Callable[[], Any], what: str) -> None:
         """One comment POST. Rate-limit refusals are waited out (nothing was written); 5xx or a lost
@@ -753,12 +883,24 @@ def _next_link(link: str | None) -> str | None:
     return None
 
 
+def _env_int(name: str, default: int, minimum: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < minimum:
+        raise TrackerError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+    return int(text)
+
+
 def make_tracker(target: str, options: dict[str, Any]) -> GitHubTracker:
+    per_minute = _env_int("STEWARD_GITHUB_WRITES_PER_MINUTE", WRITES_PER_MINUTE, 0)
     return GitHubTracker(
         target, os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN"),
         options.get("url") or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
         priority_prefix=os.environ.get("STEWARD_GITHUB_PRIORITY_PREFIX", DEFAULT_PRIORITY_PREFIX),
         reads=os.environ.get("STEWARD_GITHUB_READS", "graphql"),
+        timeout=_env_int("STEWARD_HTTP_TIMEOUT", DEFAULT_TIMEOUT, 1),  # PyGithub takes whole seconds
+        pacer=Pacer(CLOCK, SLEEP, per_minute=per_minute),
     )
 
 

@@ -203,7 +203,7 @@ def make_devlake(reference: Path) -> None:
     write("sweep_devlake_pages", pages, "the same 41 issues in GraphQL pages of 10")
     # REST fallback: the issue list (pull requests included, as GitHub returns them) + one timeline per issue.
     rest = [interaction("GET", "/repos/panjf2000/ants/issues",
-                        query={"state": "all", "sort": "updated", "direction": "asc", "per_page": 100}, body=issues)]
+                        query={"state": "all", "sort": "created", "direction": "asc", "per_page": 100}, body=issues)]
     for issue in issues:
         if "pull_request" in issue:
             continue

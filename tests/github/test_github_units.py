@@ -93,3 +93,22 @@ def test_schedule_event_sweeps_the_repository(tmp_path, github_env, cassette):
     assert result.exit_code == 0, result.output
     assert cass.play_count == 3 and "250 issues checked" in result.output
     assert github_env["summary"].read_text().startswith("## Steward plan")
+
+
+def test_timeout_and_write_pacing_come_from_the_environment(monkeypatch):
+    import pytest
+
+    from steward.core.registry import TrackerError
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("STEWARD_HTTP_TIMEOUT", "3")
+    monkeypatch.setenv("STEWARD_GITHUB_WRITES_PER_MINUTE", "0")
+    tracker = gh.make_tracker("o/r", {})
+    assert tracker.requester._Requester__timeout == 3 and tracker.pacer.interval == 0
+    slept = []
+    tracker.pacer.sleep = slept.append
+    for _ in range(600):  # no spacing and no hourly cap
+        tracker.pacer.before_write()
+    assert slept == []
+    monkeypatch.setenv("STEWARD_HTTP_TIMEOUT", "0.5")
+    with pytest.raises(TrackerError, match="STEWARD_HTTP_TIMEOUT must be a whole number of at least 1"):
+        gh.make_tracker("o/r", {})
