@@ -145,8 +145,10 @@ class Runner:
         steward_log = logging.getLogger("steward")
         steward_log.addHandler(collector)
         try:
+            # An observer (the governance report) counts every issue and reads fields no rule may test,
+            # so a run with one reads everything, as if no adapter could narrow.
             narrow = getattr(self.tracker, "narrow", None)
-            if narrow is not None:
+            if narrow is not None and self.observer is None:
                 narrow(self.rules.rules)
             for page in self.tracker.fetch(self.options.query, self.options.since):
                 self._page(page, plan)

@@ -350,6 +350,24 @@ def test_runner_observer_sees_every_issue_with_its_findings_and_changes_nothing(
     assert [f for _, _, found in seen for per_issue in found for f in per_issue] == plain.findings
 
 
+def test_a_run_with_an_observer_does_not_narrow_what_the_tracker_reads(tmp_path):
+    """Pushdown and field selection would hide issues and history from the report's measures."""
+    from steward.plugins.files import FilesTracker
+
+    class Narrowing(FilesTracker):
+        narrowed: list = []
+
+        def narrow(self, rules):
+            self.narrowed.append(len(rules))
+
+    rules = load(["pack:governance"])
+    board = copy_board(tmp_path)
+    Runner(Narrowing(str(board)), rules, RunOptions(now=NOW)).run()
+    assert Narrowing.narrowed == [len(rules.rules)]
+    Runner(Narrowing(str(board)), rules, RunOptions(now=NOW), observer=lambda *page: None).run()
+    assert Narrowing.narrowed == [len(rules.rules)]
+
+
 def test_priority_changes_use_the_same_rationale_test_as_the_fact(tmp_path):
     at = lambda h: (NOW - timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     issues = [
