@@ -988,11 +988,10 @@ def _append(path: str | None, text: str) -> None:
 
 
 def summary_text(markdown: str) -> str:
-    data = markdown.encode("utf-8")
-    if len(data) <= SUMMARY_LIMIT:
-        return markdown
-    cut = data[:SUMMARY_LIMIT].decode("utf-8", errors="ignore").rsplit("\n", 1)[0]
-    return cut + "\n\n*(summary truncated: GitHub keeps at most 1 MiB)*\n"
+    # Imported here: the report modules import the rule-file loader, which loads this plugin.
+    from steward.core.review_markdown import fit
+
+    return fit(markdown, SUMMARY_LIMIT)
 
 
 @hookimpl
