@@ -151,7 +151,8 @@ def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, fmt, max_a
     plan, review = _execute(mode, rules, tracker_spec, url, options, with_review=store is not None)
     if store is not None and review is not None:  # the review exists exactly when a history is kept
         _record(store, review, mode, tracker_spec, query)
-    click.echo(report.render(plan, rules, now, mode, fmt), nl=False)
+    for line in report.render_lines(plan, rules, now, mode, fmt):
+        click.echo(line)
     if fail_on_findings and plan.findings:
         sys.exit(EXIT_FINDINGS)
 

@@ -29,7 +29,7 @@ from engine import NOW, make_issue  # noqa: E402  (the engine benchmark's issue 
 from steward.core.history import History  # noqa: E402
 from steward.core.model import Finding, Issue, Plan  # noqa: E402
 from steward.core.registry import FactContext  # noqa: E402
-from steward.core.report import render_text  # noqa: E402
+from steward.core.report import render  # noqa: E402
 from steward.core.review import ReviewCollector  # noqa: E402
 from steward.core.review_html import render_html  # noqa: E402
 from steward.core.review_markdown import render_markdown  # noqa: E402
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     used = sorted(facts_used(rules))
     _, derive_s = timed(lambda: [derive_facts(issue, context, used) for issues, _ in data for issue in issues])
     plan = Plan(findings=all_findings, issues_seen=args.findings)
-    text, text_s = timed(render_text, plan, rules, NOW, "plan")
+    text, text_s = timed(render, plan, rules, NOW, "plan", "text")
 
     with tempfile.TemporaryDirectory() as scratch:
         history = history_runs(Path(scratch) / "history.sqlite", args.history_runs, args.findings, args.seed)

@@ -72,6 +72,10 @@ class Finding:
     facts: dict[str, Any]
 
 
+def finding_json(finding: Finding) -> dict[str, Any]:
+    return {"issue": finding.issue, "rule": finding.rule, "severity": finding.severity, "facts": finding.facts}
+
+
 @dataclass(frozen=True)
 class Action:
     """One write. `level` is the ladder level the action belongs to; 0 means ladder clean-up."""
@@ -120,10 +124,7 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return {
             "issues_seen": self.issues_seen,
-            "findings": [
-                {"issue": f.issue, "rule": f.rule, "severity": f.severity, "facts": f.facts}
-                for f in self.findings
-            ],
+            "findings": [finding_json(f) for f in self.findings],
             "actions": [a.to_json() for s in self.steps for a in s.actions],
             "deferred": [a.to_json() for s in self.deferred for a in s.actions],
             "warnings": list(self.warnings),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .model import SEVERITIES, Action, Finding, Plan, Step
+from .model import SEVERITIES, Action, Finding, Plan, Step, finding_json
 from .rulefile import RuleSet
 from .timeutil import format_time
 
@@ -56,61 +57,90 @@ def _sorted_findings(plan: Plan) -> list[Finding]:
     return sorted(plan.findings, key=lambda f: (-SEVERITIES.index(f.severity), f.rule, f.issue))
 
 
-def render_text(plan: Plan, rules: RuleSet, now, mode: str) -> str:
+def text_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
     titles = {rule.id: rule.title for rule in rules.rules}
     steps = _steps_by_finding(plan)
     verb = "written" if mode == "apply" else "planned"
-    lines = [f"Steward {mode} at {format_time(now)}: {plan.issues_seen} issues, {len(plan.findings)} findings, "
-             f"{len(plan.steps)} steps {verb}, {len(plan.deferred)} deferred", ""]
+    yield (f"Steward {mode} at {format_time(now)}: {plan.issues_seen} issues, {len(plan.findings)} findings, "
+           f"{len(plan.steps)} steps {verb}, {len(plan.deferred)} deferred")
+    yield ""
     for item in _sorted_findings(plan):
-        lines.append(f"{item.issue}  {item.rule}  [{item.severity}]  {titles.get(item.rule, '')}")
+        yield f"{item.issue}  {item.rule}  [{item.severity}]  {titles.get(item.rule, '')}"
         why = ", ".join(f"{name} = {_value(value)}" for name, value in item.facts.items())
-        lines.append(f"    why: {why}")
+        yield f"    why: {why}"
         taken = steps.pop((item.issue, item.rule), [])
         for step in taken:
-            lines.append(f"    {'did' if mode == 'apply' else 'will'}: {_step_text(step)}")
+            yield f"    {'did' if mode == 'apply' else 'will'}: {_step_text(step)}"
         if not taken:
-            lines.append("    next: nothing now (step already taken, or the ladder is waiting or finished)")
+            yield "    next: nothing now (step already taken, or the ladder is waiting or finished)"
     for (issue, rule), rest in sorted(steps.items()):
         for step in rest:
-            lines.append(f"{issue}  {rule}  no longer holds")
-            lines.append(f"    {'did' if mode == 'apply' else 'will'}: {_step_text(step)}")
+            yield f"{issue}  {rule}  no longer holds"
+            yield f"    {'did' if mode == 'apply' else 'will'}: {_step_text(step)}"
     if plan.deferred:
-        lines += ["", f"Deferred by --max-actions ({len(plan.deferred)} steps, taken on a later run):"]
-        lines += [f"    {s.issue}  {s.rule}  {_step_text(s)}" for s in plan.deferred]
+        yield ""
+        yield f"Deferred by --max-actions ({len(plan.deferred)} steps, taken on a later run):"
+        yield from (f"    {s.issue}  {s.rule}  {_step_text(s)}" for s in plan.deferred)
     if plan.warnings:
-        lines += ["", f"Warnings ({len(plan.warnings)}):"] + [f"    {w}" for w in plan.warnings]
-    return "\n".join(lines) + "\n"
+        yield ""
+        yield f"Warnings ({len(plan.warnings)}):"
+        yield from (f"    {w}" for w in plan.warnings)
 
 
-def render_markdown(plan: Plan, rules: RuleSet, now, mode: str) -> str:
+def markdown_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
     titles = {rule.id: rule.title for rule in rules.rules}
     steps = _steps_by_finding(plan)
-    lines = [f"## Steward {mode}", "",
-             f"{plan.issues_seen} issues checked at {format_time(now)}: **{len(plan.findings)} findings**, "
-             f"{len(plan.steps)} steps, {len(plan.deferred)} deferred.", ""]
+    yield f"## Steward {mode}"
+    yield ""
+    yield (f"{plan.issues_seen} issues checked at {format_time(now)}: **{len(plan.findings)} findings**, "
+           f"{len(plan.steps)} steps, {len(plan.deferred)} deferred.")
+    yield ""
     if plan.findings:
-        lines += ["| Issue | Rule | Severity | Why | Action |", "|---|---|---|---|---|"]
+        yield "| Issue | Rule | Severity | Why | Action |"
+        yield "|---|---|---|---|---|"
         for item in _sorted_findings(plan):
             why = ", ".join(f"`{k}` = {_value(v)}" for k, v in item.facts.items())
             action = "<br>".join(_step_text(s) for s in steps.get((item.issue, item.rule), [])) or "—"
             cells = [item.issue, f"{item.rule}<br>{titles.get(item.rule, '')}", item.severity, why, action]
-            lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+            yield "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
     if plan.deferred:
-        lines += ["", f"**Deferred by --max-actions:** {len(plan.deferred)} steps."]
+        yield ""
+        yield f"**Deferred by --max-actions:** {len(plan.deferred)} steps."
     if plan.warnings:
-        lines += ["", "<details><summary>Warnings</summary>", ""] + [f"- {w}" for w in plan.warnings]
-        lines += ["", "</details>"]
-    return "\n".join(lines) + "\n"
+        yield from ["", "<details><summary>Warnings</summary>", ""]
+        yield from (f"- {w}" for w in plan.warnings)
+        yield from ["", "</details>"]
 
 
-def render_json(plan: Plan) -> str:
-    return json.dumps(plan.to_json(), indent=2, ensure_ascii=False, default=str) + "\n"
+def json_lines(plan: Plan) -> Iterator[str]:
+    """The plan as one JSON object, a finding or action a line: never the whole document in memory at once."""
+    def items(name: str, values: Iterable[dict[str, Any]], last: bool = False) -> Iterator[str]:
+        yield f'  "{name}": ['
+        separator = ""
+        for value in values:
+            if separator:
+                yield separator
+            separator = ","
+            yield "    " + json.dumps(value, ensure_ascii=False, default=str)
+        yield "  ]" + ("" if last else ",")
+
+    yield "{"
+    yield f'  "issues_seen": {plan.issues_seen},'
+    yield from items("findings", (finding_json(f) for f in plan.findings))
+    yield from items("actions", (a.to_json() for s in plan.steps for a in s.actions))
+    yield from items("deferred", (a.to_json() for s in plan.deferred for a in s.actions))
+    yield from items("warnings", plan.warnings, last=True)
+    yield "}"
+
+
+def render_lines(plan: Plan, rules: RuleSet, now, mode: str, fmt: str) -> Iterator[str]:
+    """The report a line at a time (without line ends), so a large run is printed as it is rendered."""
+    if fmt == "json":
+        return json_lines(plan)
+    if fmt == "markdown":
+        return markdown_lines(plan, rules, now, mode)
+    return text_lines(plan, rules, now, mode)
 
 
 def render(plan: Plan, rules: RuleSet, now, mode: str, fmt: str) -> str:
-    if fmt == "json":
-        return render_json(plan)
-    if fmt == "markdown":
-        return render_markdown(plan, rules, now, mode)
-    return render_text(plan, rules, now, mode)
+    return "".join(line + "\n" for line in render_lines(plan, rules, now, mode, fmt))

@@ -100,3 +100,22 @@ def test_overrides_change_a_threshold_without_copying_the_rule(tmp_path):
 
 def test_version():
     assert steward("--version").stdout.startswith("steward, version ")
+
+
+def test_streamed_json_is_the_plan_exactly(tmp_path):
+    """`--format json` is written a line at a time; it must still be the plan's JSON, deferrals and all."""
+    from steward.core import report, rulefile
+    from steward.core.model import Plan
+    from steward.core.runner import Runner, RunOptions
+    from steward.core.timeutil import parse_time
+    from steward.plugins.files import FilesTracker
+
+    rules = rulefile.load(rulefile.default_specs())
+    plan = Runner(FilesTracker(str(copy_board(tmp_path))), rules,
+                  RunOptions(now=parse_time(DEMO_NOW), max_actions=4)).run()
+    plan.warnings.append('a "quoted" warning, ünïcode')
+    assert plan.deferred and plan.steps
+    streamed = json.loads(report.render(plan, rules, parse_time(DEMO_NOW), "plan", "json"))
+    assert streamed == json.loads(json.dumps(plan.to_json(), default=str))
+    empty = Plan()
+    assert json.loads(report.render(empty, rules, parse_time(DEMO_NOW), "plan", "json")) == empty.to_json()
