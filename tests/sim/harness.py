@@ -30,10 +30,9 @@ def run(args: list[str], env: Mapping[str, str], timeout: float = 300) -> subpro
 
 def run_killed_at(server: SimServer, args: list[str], env: Mapping[str, str], kind: str | Collection[str],
                   count: int, timeout: float = 300) -> subprocess.CompletedProcess | None:
-    """Run steward and SIGKILL it once the simulator has handled the `count`-th request of `kind`.
+    """Run steward and SIGKILL it once the simulator has handled the `count`-th request of `kind` in this run.
 
-    `kind` may also be several kinds (such as every kind of write): the count then runs across all of them,
-    counted from the start of this run.
+    `kind` may also be several kinds (such as every kind of write): the count then runs across all of them.
 
     The kill lands after the simulator changed its state and before the client reads the answer: the
     hardest moment for a client, since the write happened but the process never learns it. Returns the
@@ -41,16 +40,17 @@ def run_killed_at(server: SimServer, args: list[str], env: Mapping[str, str], ki
     """
     process = subprocess.Popen(steward_command(*args), env=child_env(env), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    killed = []
     kinds = {kind} if isinstance(kind, str) else set(kind)
-    handled = [0]
+    handled = 0
+    killed = False
 
-    def kill(seen_kind: str, seen: int) -> None:
+    def kill(seen_kind: str) -> None:
+        nonlocal handled, killed
         if seen_kind not in kinds or killed:
             return
-        handled[0] += 1
-        if (seen == count) if isinstance(kind, str) else (handled[0] == count):
-            killed.append(True)
+        handled += 1
+        if handled == count:
+            killed = True
             os.kill(process.pid, signal.SIGKILL)
 
     previous, server.after = server.after, kill

@@ -102,9 +102,9 @@ class SimServer:
     """Runs an App on 127.0.0.1 in a background thread. Use as a context manager; `url` is the base URL."""
 
     def __init__(self, app: App, *, latency: float = 0.0, faults: Faults | None = None,
-                 after: Callable[[str, int], None] | None = None):
+                 after: Callable[[str], None] | None = None):
         self.app = app
-        self.after = after  # called with (kind, count of that kind) once a request is handled: kill tests use it
+        self.after = after  # called with the request's kind once it is handled: kill tests use it
         self.latency = latency
         self.faults = faults or Faults()
         self.counts: Counter = Counter()
@@ -160,9 +160,8 @@ class SimServer:
             return fault, None
         with self.lock:
             response = self.app.handle(request)
-            seen = self.counts[kind]
         if self.after is not None:
-            self.after(kind, seen)
+            self.after(kind)
         if fault == "lost_response":
             return fault, None
         return None, response
