@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     rules = load(["pack:governance"])
-    used = sorted(facts_used(rules))
+    used = sorted(facts_used(rules.rules))
     context = FactContext(now=NOW, settings=rules.settings)
     began = time.perf_counter()
     engine = Engine([rule.condition for rule in rules.rules])

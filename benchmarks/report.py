@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     all_findings = [f for _, page in data for per_issue in page for f in per_issue]
 
     context = FactContext(now=NOW, settings=rules.settings)
-    used = sorted(facts_used(rules))
+    used = sorted(facts_used(rules.rules))
     _, derive_s = timed(lambda: [derive_facts(issue, context, used) for issues, _ in data for issue in issues])
     plan = Plan(findings=all_findings, issues_seen=args.findings)
     text, text_s = timed(render, plan, rules, NOW, "plan", "text")

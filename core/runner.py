@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,7 @@ from .engine import Engine
 from .model import SEVERITIES, Finding, Issue, Plan, Step
 from .planner import finding, plan_issue
 from .registry import FactContext, Tracker, TrackerError
-from .rulefile import RuleSet
+from .rulefile import Rule, RuleSet
 from .templates import referenced_names
 
 log = logging.getLogger("steward.runner")
@@ -49,10 +49,11 @@ def derive_facts(issue: Issue, ctx: FactContext, names: Collection[str] | None =
     return {name: normalize(spec.compute(issue, ctx), spec.type) for name, spec in wanted}
 
 
-def facts_used(rules: RuleSet) -> set[str]:
+def facts_used(rules: Iterable[Rule]) -> set[str]:
     """The facts a run needs: those the conditions test and those the action templates show."""
-    used = {name for rule in rules.rules for name in facts_in(rule.condition)}
-    for rule in rules.rules:
+    used: set[str] = set()
+    for rule in rules:
+        used.update(facts_in(rule.condition))
         for step in rule.steps:
             for _, value in step.actions:
                 if isinstance(value, str):
@@ -75,7 +76,7 @@ class Runner:
         self.engine = Engine([rule.condition for rule in rules.rules])
         self.fact_names = [facts_in(rule.condition) for rule in rules.rules]
         self.context = FactContext(now=options.now, settings=rules.settings)
-        self.facts_used = facts_used(rules)
+        self.facts_used = facts_used(rules.rules)
         self.budget = options.max_actions
 
     def _take(self, step: Step) -> bool:

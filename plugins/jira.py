@@ -328,10 +328,9 @@ def read_needs(rules: list[Rule]) -> tuple[tuple[str, ...], bool]:
     take; a fact this adapter does not know (a plugin's) may read anything, so it gets everything.
     """
     # Imported here: the runner imports the plugin manager, which imports this module.
-    from steward.core.rulefile import RuleSet
     from steward.core.runner import facts_used
 
-    facts = facts_used(RuleSet(rules=list(rules), settings={}, files=[]))
+    facts = facts_used(rules)
     if any(fact not in FACT_FIELDS for fact in facts):
         return FIELDS, True
     wanted = set(BASE_FIELDS)
