@@ -5,66 +5,50 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import click
 
 from . import __version__
 from .core import explanation, plugins, report, ruledocs, rulefile, ruletests
+from .core.errors import EXIT_USAGE, StewardError, UsageError, run_exit_code
 from .core.history import History, HistoryError
 from .core.model import Plan
-from .core.registry import Tracker, TrackerError
+from .core.options import (
+    TIME,
+    fail_on_findings_option,
+    format_option,
+    max_actions_option,
+    now_option,
+    rules_option,
+    stack,
+)
 from .core.review import Review, ReviewCollector
 from .core.review_html import render_html
 from .core.review_markdown import render_markdown
+from .core.rulefile import load_rules
+from .core.rules import RuleSet
 from .core.runner import Runner, RunOptions
-from .core.timeutil import parse_time, utcnow
+from .core.timeutil import utcnow
 
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
 REPORT_FORMATS = ("html", "markdown")
 
 
-class _TimeParam(click.ParamType):
-    name = "ISO-8601"
+class StewardGroup(click.Group):
+    """The `steward` group: every command, a plugin's included, ends on a Steward error the same way:
+    its one-line message on stderr and its exit code, never a traceback."""
 
-    def convert(self, value, param, ctx) -> datetime:
-        if isinstance(value, datetime):
-            return value
+    def invoke(self, ctx: click.Context):
         try:
-            return parse_time(value)
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO-8601 time such as 2026-11-20T09:00:00Z", param, ctx)
-
-
-TIME = _TimeParam()
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_USAGE)
-
-
-def _load_rules(specs: tuple[str, ...]) -> rulefile.RuleSet:
-    try:
-        return rulefile.load(list(specs) or rulefile.default_specs())
-    except rulefile.RuleFileErrors as problems:
-        for error in problems.errors:
-            click.echo(str(error), err=True)
-        click.echo(f"{len(problems.errors)} rule-file error(s); nothing was run.", err=True)
-        sys.exit(EXIT_USAGE)
-
-
-def open_tracker(spec: str, url: str | None) -> Tracker:
-    scheme, _, target = spec.partition(":")
-    factories = plugins.trackers()
-    if scheme not in factories:
-        _fail(f"unknown tracker {scheme!r}; installed trackers: {', '.join(sorted(factories))}")
-    try:
-        return factories[scheme](target, {"url": url})
-    except TrackerError as error:
-        _fail(str(error))
+            return super().invoke(ctx)
+        except rulefile.RuleFileErrors as problems:
+            for error in problems.errors:
+                click.echo(str(error), err=True)
+            click.echo(f"{len(problems.errors)} rule-file error(s); nothing was run.", err=True)
+            sys.exit(EXIT_USAGE)
+        except StewardError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(error.exit_code)
 
 
 class _Progress:
@@ -79,23 +63,13 @@ class _Progress:
             click.echo(f"... {steps} steps written, {issues} issues read", err=True)
 
 
-def _stack(*options):
-    """One decorator applying several click options, in the order given."""
-    def decorate(function):
-        for option in reversed(options):
-            function = option(function)
-        return function
-    return decorate
-
-
-_source_options = _stack(
+_source_options = stack(
     click.option("--tracker", "tracker_spec", required=True, metavar="SCHEME[:TARGET]",
                  help="files:PATH, jira, or github:OWNER/REPO."),
-    click.option("--rules", "rule_specs", multiple=True, metavar="PATH",
-                 help="Rule file, directory or pack:NAME; repeatable. Default: pack:governance."),
+    rules_option,
     click.option("--query", "--jql", "query", help="Narrow what is fetched (JQL on Jira)."),
     click.option("--url", "--jira-url", "--github-url", "url", help="Tracker base URL (else from env)."),
-    click.option("--now", type=TIME, help="Evaluate as of this time (default: the current time)."),
+    now_option,
     click.option("--since", type=TIME, help="Only issues updated since this time."),
 )
 
@@ -105,12 +79,11 @@ def _history_option(help_text: str):
                         help=help_text)
 
 
-_run_options = _stack(
+_run_options = stack(
     _source_options,
-    click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="text", show_default=True),
-    click.option("--max-actions", type=click.IntRange(min=0), metavar="N",
-                 help="Take at most N steps this run; the rest are reported as deferred."),
-    click.option("--fail-on-findings", is_flag=True, help="Exit 1 when there are findings."),
+    format_option("text"),
+    max_actions_option,
+    fail_on_findings_option,
     _history_option("Append this run's counts to a Steward history file (SQLite, created on first use)."),
 )
 
@@ -119,32 +92,29 @@ def _open_history(path: str | None) -> History | None:
     try:
         return History(path) if path else None
     except HistoryError as error:
-        _fail(str(error))
+        raise UsageError(str(error)) from None
 
 
 def _record(store: History, review: Review, mode: str, tracker_spec: str, query: str | None) -> None:
     try:
         store.append(review.now, mode, tracker_spec, query, review.measures())
     except HistoryError as error:
-        _fail(str(error))
+        raise UsageError(str(error)) from None
 
 
-def _execute(mode: str, rules: rulefile.RuleSet, tracker_spec: str, url: str | None, options: RunOptions,
+def _execute(mode: str, rules: RuleSet, tracker_spec: str, url: str | None, options: RunOptions,
              with_review: bool) -> tuple[Plan, Review | None]:
     """One run of the rules; with `with_review`, also the governance review of the issues it read."""
-    tracker = open_tracker(tracker_spec, url)
+    tracker = plugins.open_tracker(tracker_spec, {"url": url})
     progress = _Progress() if mode == "apply" else None
     collector = ReviewCollector(rules, options.now, tracker_spec) if with_review else None
-    try:
-        plan = Runner(tracker, rules, options, progress, observer=collector).run()
-    except TrackerError as error:
-        _fail(str(error))
+    plan = Runner(tracker, rules, options, progress, observer=collector).run()
     return plan, collector.result(plan) if collector else None
 
 
 def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, fmt, max_actions, fail_on_findings,
          history_path):
-    rules = _load_rules(rule_specs)
+    rules = load_rules(rule_specs)
     store = _open_history(history_path)
     now = now or utcnow()
     options = RunOptions(now=now, apply=mode == "apply", max_actions=max_actions, query=query, since=since)
@@ -153,11 +123,10 @@ def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, fmt, max_a
         _record(store, review, mode, tracker_spec, query)
     for line in report.render_lines(plan, rules, now, mode, fmt):
         click.echo(line)
-    if fail_on_findings and plan.findings:
-        sys.exit(EXIT_FINDINGS)
+    sys.exit(run_exit_code(len(plan.findings), fail_on_findings))
 
 
-@click.group()
+@click.group(cls=StewardGroup)
 @click.version_option(__version__, prog_name="steward")
 def cli() -> None:
     """Governance rules for Jira and GitHub Issues: plan, then apply, never twice."""
@@ -191,7 +160,7 @@ def review_report(tracker_spec, rule_specs, query, url, now, since, out_path, fm
     priority-change rationale, follow-up times and, with --history, trends.
     """
     fmt = fmt or ("html" if out_path and out_path.lower().endswith((".html", ".htm")) else "markdown")
-    rules = _load_rules(rule_specs)
+    rules = load_rules(rule_specs)
     store = _open_history(history_path)
     options = RunOptions(now=now or utcnow(), query=query, since=since)
     _, review = _execute("report", rules, tracker_spec, url, options, with_review=True)
@@ -201,7 +170,7 @@ def review_report(tracker_spec, rule_specs, query, url, now, since, out_path, fm
         try:
             runs = store.runs(tracker_spec, query)
         except HistoryError as error:
-            _fail(str(error))
+            raise UsageError(str(error)) from None
     text = render_html(review, runs) if fmt == "html" else render_markdown(review, runs)
     if out_path is None:
         click.echo(text, nl=False)
@@ -209,7 +178,7 @@ def review_report(tracker_spec, rule_specs, query, url, now, since, out_path, fm
     try:
         Path(out_path).write_text(text, encoding="utf-8")
     except OSError as error:
-        _fail(f"cannot write {out_path}: {error.strerror or error}")
+        raise UsageError(f"cannot write {out_path}: {error.strerror or error}") from None
     click.echo(f"wrote {out_path} ({fmt}, {review.findings:,} findings on {review.issues:,} issues)", err=True)
 
 
@@ -217,7 +186,7 @@ def review_report(tracker_spec, rule_specs, query, url, now, since, out_path, fm
 @click.argument("paths", nargs=-1, required=True)
 def check(paths: tuple[str, ...]) -> None:
     """Validate rule files: exit 0, or 2 with every error as FILE:LINE: [RULE] MESSAGE."""
-    rules = _load_rules(paths)
+    rules = rulefile.load(list(paths))
     click.echo(f"ok: {len(rules.rules)} rules in {len(rules.files)} file(s)")
 
 
@@ -231,12 +200,7 @@ def schema() -> None:
 @click.argument("paths", nargs=-1)
 def test_rules(paths: tuple[str, ...]) -> None:
     """Run the test cases beside rule files (NAME.tests.yml). Exit 1 on any failure."""
-    try:
-        results = ruletests.run_paths(list(paths) or [str(rulefile.PACKS_DIR)])
-    except rulefile.RuleFileErrors as problems:
-        for error in problems.errors:
-            click.echo(str(error), err=True)
-        sys.exit(EXIT_USAGE)
+    results = ruletests.run_paths(list(paths) or [str(rulefile.PACKS_DIR)])
     failed = [r for r in results if not r.passed]
     for result in failed:
         click.echo(result.describe())
@@ -246,36 +210,23 @@ def test_rules(paths: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.option("--tracker", "tracker_spec", required=True, metavar="SCHEME[:TARGET]")
-@click.option("--rules", "rule_specs", multiple=True, metavar="PATH")
+@rules_option
 @click.option("--rule", "rule_id", required=True, help="The rule to explain.")
 @click.option("--url", "--jira-url", "--github-url", "url")
 @click.option("--now", type=TIME)
 @click.argument("issue_key")
 def explain(tracker_spec, rule_specs, rule_id, url, now, issue_key) -> None:
     """Show, condition by condition, why RULE fires or not on ISSUE_KEY, and the next ladder step."""
-    rules = _load_rules(rule_specs)
+    rules = load_rules(rule_specs)
     rule = rules.by_id().get(rule_id)
     if rule is None:
-        _fail(f"no rule {rule_id!r} loaded (rules: {', '.join(sorted(rules.by_id()))})")
-    tracker = open_tracker(tracker_spec, url)
-    try:
-        issue = find_issue(tracker, issue_key)
-    except TrackerError as error:
-        _fail(str(error))
+        raise UsageError(f"no rule {rule_id!r} loaded (rules: {', '.join(sorted(rules.by_id()))})")
+    tracker = plugins.open_tracker(tracker_spec, {"url": url})
+    issue = tracker.fetch_one(issue_key)
+    tracker.close()
     if issue is None:
-        _fail(f"issue {issue_key} not found in {tracker_spec}")
+        raise UsageError(f"issue {issue_key} not found in {tracker_spec}")
     click.echo(explanation.explain_issue(rule, issue, rules, now or utcnow()))
-
-
-def find_issue(tracker: Tracker, key: str):
-    fetch_one = getattr(tracker, "fetch_one", None)
-    if fetch_one is not None:
-        return fetch_one(key)
-    for page in tracker.fetch(None, None):
-        for issue in page:
-            if issue.key == key:
-                return issue
-    return None
 
 
 @cli.group()
@@ -284,34 +235,34 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--rules", "rule_specs", multiple=True, metavar="PATH")
+@rules_option
 def rules_list(rule_specs) -> None:
     """One line per rule: id, severity, title."""
-    for rule in _load_rules(rule_specs).rules:
+    for rule in load_rules(rule_specs).rules:
         click.echo(ruledocs.rule_summary(rule))
 
 
 @rules.command("show")
-@click.option("--rules", "rule_specs", multiple=True, metavar="PATH")
+@rules_option
 @click.argument("rule_id")
 def rules_show(rule_specs, rule_id) -> None:
     """A rule's title, severity, rationale, condition, settings and ladder."""
-    rule = _load_rules(rule_specs).by_id().get(rule_id)
+    rule = load_rules(rule_specs).by_id().get(rule_id)
     if rule is None:
-        _fail(f"no rule {rule_id!r} loaded")
+        raise UsageError(f"no rule {rule_id!r} loaded")
     click.echo(ruledocs.rule_detail(rule))
 
 
 @rules.command("docs")
-@click.option("--rules", "rule_specs", multiple=True, metavar="PATH")
+@rules_option
 @click.option("--out", "out_dir", default="docs/rules", show_default=True, type=click.Path(file_okay=False))
 def rules_docs(rule_specs, out_dir) -> None:
     """Write one Markdown page per rule file."""
-    for path in ruledocs.write_pack_docs(_load_rules(rule_specs), Path(out_dir)):
+    for path in ruledocs.write_pack_docs(load_rules(rule_specs), Path(out_dir)):
         click.echo(f"wrote {path}")
 
 
-plugins.pm.hook.register_commands(cli=cli)
+plugins.get_plugin_manager().hook.register_commands(cli=cli)
 
 
 def main() -> None:

@@ -28,7 +28,8 @@ from steward.core.engine import Engine
 from steward.core.model import Change, Comment, Issue, Marker
 from steward.core.registry import FactContext
 from steward.core.rulefile import load
-from steward.core.runner import derive_facts, facts_used
+from steward.core.rules import facts_used
+from steward.core.runner import derive_facts
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 PEOPLE = ["ana", "bo", "chen", "dara", "eli", "fatima", "gus", "hana", "ivan", "jo"]

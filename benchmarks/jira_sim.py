@@ -76,7 +76,8 @@ def naive_child(url: str, flavor: str) -> None:
     """The per-issue reader: keys page by page, then one GET per issue with its changelog; keeps every issue."""
     import requests
 
-    from steward.plugins.jira import FIELDS, issue_from_jira
+    from steward.plugins.jira.parse import issue_from_jira
+    from steward.plugins.jira.pushdown import FIELDS
 
     session = requests.Session()
     if flavor == CLOUD:

@@ -34,7 +34,8 @@ from steward.core.review import ReviewCollector  # noqa: E402
 from steward.core.review_html import render_html  # noqa: E402
 from steward.core.review_markdown import render_markdown  # noqa: E402
 from steward.core.rulefile import load  # noqa: E402
-from steward.core.runner import derive_facts, facts_used  # noqa: E402
+from steward.core.rules import facts_used
+from steward.core.runner import derive_facts  # noqa: E402
 
 PAGE = 500
 TRACKER = "files:benchmark.json"

@@ -9,7 +9,7 @@ from .model import Issue
 from .planner import next_step_due
 from .registry import FactContext
 from .ruledocs import step_text
-from .rulefile import Rule, RuleSet
+from .rules import Rule, RuleSet
 from .runner import derive_facts
 from .timeutil import format_time
 

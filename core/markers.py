@@ -1,12 +1,22 @@
-"""The marker Steward leaves in every comment it writes, so state lives in the tracker."""
+"""The text Steward leaves in what it writes, so that its state lives in the tracker.
+
+Three forms, written by the adapters and read back by the ledger (core/ledger.py):
+- the marker, a hidden HTML comment naming the rule, the ladder level and the time of a step;
+- the footer, a visible line for trackers that show HTML comments as text (Jira), with the comment's own
+  creation time as the step's time;
+- the changes note, announcing what else a step changes, for trackers that cannot write a comment and its
+  labels in one request (GitHub): the comment is the commit point, the note says what must follow it.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
-from .model import Marker
+from .model import Marker, Step
 from .timeutil import format_time, parse_time
 
 log = logging.getLogger("steward.markers")
@@ -15,14 +25,31 @@ _MARKER = re.compile(
     r"<!--\s*steward:marker\s+rule=(?P<rule>[a-z0-9][a-z0-9-]*)\s+level=(?P<level>\d+)"
     r"\s+at=(?P<at>\S+)\s*-->"
 )
+_FOOTER = re.compile(r"Steward\s*·\s*rule\s+(?P<rule>[a-z0-9][a-z0-9-]*)\s*·\s*step\s+(?P<level>\d+)")
+_CHANGES = re.compile(r"<!--\s*steward:changes\s+(\{.*?\})\s*-->")
+# The states a `transition` action can announce in a changes note, by the names rules use.
+TARGET_STATES = {"open": "open", "reopened": "open", "closed": "closed", "completed": "closed",
+                 "not_planned": "closed"}
 
 
 def format_marker(marker: Marker) -> str:
     return f"<!-- steward:marker rule={marker.rule} level={marker.level} at={format_time(marker.at)} -->"
 
 
-def find_markers(text: str | None) -> list[Marker]:
-    """Markers found in a comment body; malformed ones are ignored, never fatal."""
+def with_marker(body: str, marker: Marker) -> str:
+    return f"{body.rstrip()}\n\n{format_marker(marker)}"
+
+
+def footer(step: Step) -> str:
+    """The visible footer of a step's comment, for trackers that would print a hidden marker as text."""
+    return f"\n\n----\n_Steward · rule {step.rule} · step {step.level}_"
+
+
+def find_markers(text: str | None, created: datetime | None = None) -> list[Marker]:
+    """Markers in a comment body; with `created`, footers too (a footer's step happened when it was posted).
+
+    Malformed ones are ignored, never fatal.
+    """
     found = []
     for match in _MARKER.finditer(text or ""):
         try:
@@ -30,11 +57,9 @@ def find_markers(text: str | None) -> list[Marker]:
         except ValueError:
             continue
         found.append(Marker(rule=match["rule"], level=int(match["level"]), at=at))
+    if created is not None:
+        found += [Marker(m["rule"], int(m["level"]), created) for m in _FOOTER.finditer(text or "")]
     return found
-
-
-def with_marker(body: str, marker: Marker) -> str:
-    return f"{body.rstrip()}\n\n{format_marker(marker)}"
 
 
 def latest_by_rule(markers: list[Marker]) -> dict[str, Marker]:
@@ -48,6 +73,7 @@ def latest_by_rule(markers: list[Marker]) -> dict[str, Marker]:
 
 
 def dedupe(markers: list[Marker]) -> list[Marker]:
+    """One marker per (rule, level), the earliest, in time order."""
     seen: dict[tuple[str, int], Marker] = {}
     for marker in markers:
         key = (marker.rule, marker.level)
@@ -69,3 +95,34 @@ def markers_from_json(items: Any, key: str) -> list[Marker]:
         except (KeyError, TypeError, ValueError, OverflowError, OSError):
             log.warning("%s: ignoring a malformed marker %r", key, item)
     return markers
+
+
+def step_changes(step: Step) -> dict[str, Any]:
+    """What a step changes besides its comment, in the form a changes note announces it."""
+    changes: dict[str, Any] = {}
+    for action in step.actions:
+        if action.type in ("add_labels", "remove_labels"):
+            changes.setdefault("add" if action.type == "add_labels" else "remove", []).extend(action.value)
+        elif action.type == "assign":
+            changes.setdefault("assign", []).append(str(action.value))
+        elif action.type == "transition" and str(action.value).strip().lower() in TARGET_STATES:
+            changes["state"] = TARGET_STATES[str(action.value).strip().lower()]
+    return changes
+
+
+def format_changes(changes: dict[str, Any]) -> str:
+    # `>` is escaped so that no label name can close the HTML comment early.
+    text = json.dumps(changes, sort_keys=True).replace(">", "\\u003e")
+    return f"<!-- steward:changes {text} -->"
+
+
+def find_changes(text: str) -> dict[str, Any] | None:
+    """The changes note in a comment body, or None when there is none (or it cannot be read)."""
+    match = _CHANGES.search(text)
+    if not match:
+        return None
+    try:
+        changes = json.loads(match.group(1))
+    except ValueError:
+        return None
+    return changes if isinstance(changes, dict) else None

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-STATUS_CATEGORIES = ("todo", "in_progress", "done")
 HISTORY_FIELDS = ("priority", "assignee", "labels", "status", "due")
 TRACKER_ACTIONS = ("comment", "add_labels", "remove_labels", "assign", "transition")
 
@@ -60,7 +59,8 @@ class Issue:
     due: datetime | None = None
     comments: list[Comment] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
-    markers: list[Marker] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)  # steps already taken (core/ledger.py)
+    unfinished: list[Marker] = field(default_factory=list)  # steps whose comment landed, changes did not
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,13 +104,6 @@ class Step:
     @property
     def marks(self) -> bool:
         return self.level > 0
-
-
-@dataclass
-class IssuePlan:
-    issue: Issue
-    findings: list[Finding]
-    steps: list[Step]
 
 
 @dataclass

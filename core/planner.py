@@ -8,7 +8,7 @@ from typing import Any
 from .conditions import holds
 from .markers import latest_by_rule
 from .model import Action, Finding, Issue, Step
-from .rulefile import LadderStep, Rule
+from .rules import LadderStep, Rule
 from .templates import render
 
 _RENDERED = ("comment", "assign", "transition")

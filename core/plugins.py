@@ -1,4 +1,10 @@
-"""The one plugin manager: built-in plugins register exactly like third-party ones."""
+"""The one plugin manager, built on first use: built-in plugins register exactly like third-party ones.
+
+Nothing is loaded at import. The first call that needs plugins builds the manager: the built-in modules
+below, then every package with an entry point in the `steward` group. Tracker factories may be registered
+by name ("module:attribute") and are imported only when that tracker is opened, so `steward check` never
+loads a tracker's client library.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,16 @@ import importlib
 import os
 import sys
 from functools import cache
+from typing import Any
 
 import pluggy
 
 from . import hookspecs
-from .registry import ActionSpec, FactSpec, TrackerFactory
+from .errors import UsageError
+from .registry import ActionSpec, FactSpec
+from .tracker import Tracker, TrackerFactory
 
-DEFAULT_PLUGINS = (
+BUILTIN_PLUGINS = (
     "steward.core.facts",
     "steward.plugins.files",
     "steward.plugins.jira",
@@ -29,29 +38,26 @@ def _entry_points_enabled() -> bool:
     return os.environ.get("STEWARD_DISABLE_PLUGINS", "").lower() not in ("1", "true", "yes")
 
 
-def _build() -> pluggy.PluginManager:
+@cache
+def get_plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager("steward")
     manager.add_hookspecs(hookspecs)
     if _entry_points_enabled():
         manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    for module_name in DEFAULT_PLUGINS:
-        module = importlib.import_module(module_name)
-        manager.register(module, name=module_name)
+    for module_name in BUILTIN_PLUGINS:
+        manager.register(importlib.import_module(module_name), name=module_name)
     manager.check_pending()
     return manager
 
 
-pm = _build()
-
-
 @cache
-def trackers() -> dict[str, TrackerFactory]:
-    found: dict[str, TrackerFactory] = {}
+def trackers() -> dict[str, TrackerFactory | str]:
+    found: dict[str, TrackerFactory | str] = {}
 
-    def register(scheme: str, factory: TrackerFactory) -> None:
+    def register(scheme: str, factory: TrackerFactory | str) -> None:
         found[scheme] = factory
 
-    pm.hook.register_trackers(register=register)
+    get_plugin_manager().hook.register_trackers(register=register)
     return found
 
 
@@ -64,7 +70,7 @@ def facts() -> dict[str, FactSpec]:
             raise ValueError(f"fact {spec.name!r} registered twice")
         found[spec.name] = spec
 
-    pm.hook.register_facts(register=register)
+    get_plugin_manager().hook.register_facts(register=register)
     return found
 
 
@@ -75,8 +81,21 @@ def actions() -> dict[str, ActionSpec]:
     def register(spec: ActionSpec) -> None:
         found[spec.name] = spec
 
-    pm.hook.register_actions(register=register)
+    get_plugin_manager().hook.register_actions(register=register)
     return found
+
+
+def open_tracker(spec: str, options: dict[str, Any]) -> Tracker:
+    """The tracker `--tracker SCHEME[:TARGET]` names, opened. Raises UsageError or TrackerError."""
+    scheme, _, target = spec.partition(":")
+    factories = trackers()
+    if scheme not in factories:
+        raise UsageError(f"unknown tracker {scheme!r}; installed trackers: {', '.join(sorted(factories))}")
+    factory = factories[scheme]
+    if isinstance(factory, str):
+        module_name, _, attribute = factory.partition(":")
+        factory = getattr(importlib.import_module(module_name), attribute)
+    return factory(target, options)
 
 
 def refresh() -> None:

@@ -1,13 +1,13 @@
-"""What plugins register: trackers, facts and actions, with the types rule files are checked against."""
+"""What plugins register besides trackers: facts and actions, with the types rule files are checked against."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from .model import Issue, Step
+from .model import Issue
 
 FACT_TYPES = ("number", "string", "boolean", "list")
 
@@ -30,32 +30,13 @@ class FactSpec:
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """A rule action run by Steward itself (not the tracker), such as posting to a chat webhook."""
+    """A rule action run by Steward itself (not the tracker), such as posting to a chat webhook.
+
+    `run(issue, value)` performs it during `apply` and returns a line describing what it did; it raises
+    TrackerError when it could not.
+    """
 
     name: str
     value_schema: dict[str, Any]
     description: str
-    run: Callable[[Issue, Any, bool], str]
-
-
-class TrackerError(Exception):
-    """A tracker problem a user can act on: the message says what and how, never a credential."""
-
-
-class Tracker(Protocol):
-    name: str
-
-    def fetch(self, query: str | None, since: datetime | None) -> Iterator[list[Issue]]:
-        """Yield pages of issues."""
-
-    def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
-        """Write the steps (comments, labels, markers) for one issue."""
-
-    def close(self) -> None:
-        """Flush and release whatever the adapter holds."""
-
-    # Optional: `narrow(rules: list[Rule]) -> None`, called before fetch, lets an adapter fetch only the
-    # fields the rules need and push conditions down into its query. Results must not change.
-
-
-TrackerFactory = Callable[[str, dict[str, Any]], Tracker]
+    run: Callable[[Issue, Any], str]

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .model import SEVERITIES, Action, Finding, Plan, Step, finding_json
-from .rulefile import RuleSet
+from .rules import RuleSet
 from .timeutil import format_time
 
 FORMATS = ("text", "json", "markdown")

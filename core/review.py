@@ -23,7 +23,7 @@ from .markers import dedupe
 from .model import SEVERITIES, Finding, Issue, Plan
 from .registry import FactContext
 from .report import one_line
-from .rulefile import RuleSet
+from .rules import RuleSet
 from .timeutil import days_between, format_time
 
 NO_OWNER = "no owner"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .conditions import to_text
-from .rulefile import LadderStep, Rule, RuleSet
+from .rules import LadderStep, Rule, RuleSet
 
 
 def step_text(step: LadderStep) -> str:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,12 @@ from . import plugins
 from .conditions import OPERATORS_BY_TYPE, AllOf, AnyOf, Condition, Not, Test, compiled_pattern
 from .facts import DEFAULT_SETTINGS
 from .model import TRACKER_ACTIONS
+from .rules import LadderStep, Rule, RuleSet
 from .templates import referenced_names
 
 SCHEMA_PATH = Path(__file__).with_name("rulefile.schema.json")
 PACKS_DIR = Path(__file__).resolve().parent.parent / "rules"
 PACK_PREFIX = "pack:"
-GROUP_KEYS = ("any", "all", "not")
 TEMPLATED_ACTIONS = ("comment", "assign", "transition")
 
 Path_ = tuple[Any, ...]
@@ -45,48 +46,6 @@ class RuleFileErrors(Exception):
     def __init__(self, errors: list[RuleError]):
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
-
-
-@dataclass(frozen=True)
-class LadderStep:
-    level: int
-    after_days: float
-    actions: tuple[tuple[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    severity: str
-    rationale: str
-    when: Condition
-    exempt: Condition | None
-    steps: tuple[LadderStep, ...]
-    settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    cleanup: bool = True
-    file: str = ""
-    line: int = 0
-
-    @property
-    def condition(self) -> Condition:
-        """The whole test: `when` holds and `exempt` does not."""
-        return self.when if self.exempt is None else AllOf((self.when, Not(self.exempt)))
-
-    @property
-    def added_labels(self) -> list[str]:
-        return [label for step in self.steps for kind, value in step.actions if kind == "add_labels"
-                for label in value]
-
-
-@dataclass
-class RuleSet:
-    rules: list[Rule]
-    settings: dict[str, Any]
-    files: list[str]
-
-    def by_id(self) -> dict[str, Rule]:
-        return {rule.id: rule for rule in self.rules}
 
 
 @cache
@@ -490,3 +449,8 @@ def load(specs: list[str]) -> RuleSet:
 def default_specs() -> list[str]:
     return [f"{PACK_PREFIX}governance"]
 
+
+
+def load_rules(specs: Sequence[str]) -> RuleSet:
+    """The rule files named (see `expand_paths`), or the default pack when none are."""
+    return load(list(specs) or default_specs())

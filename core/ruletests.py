@@ -20,10 +20,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from . import plugins
 from .conditions import explain_inline, normalize
 from .engine import Engine
+from .model import Issue
 from .registry import FactContext
-from .rulefile import RuleError, RuleFileErrors, RuleSet, Source, load, parse_yaml
+from .rulefile import RuleError, RuleFileErrors, Source, load, parse_yaml
+from .rules import RuleSet
 from .runner import Runner, RunOptions, derive_facts
 from .timeutil import format_time, parse_time
 
@@ -64,29 +67,31 @@ class Case:
 
 
 def _case_facts(case: Case) -> dict[str, Any]:
-    specs = _fact_specs()
+    specs = plugins.facts()
     if "facts" in case.raw:
         given = case.raw["facts"] or {}
         unknown = sorted(set(given) - set(specs))
         if unknown:
             raise ValueError(f"unknown fact(s) {', '.join(unknown)}")
         return {name: normalize(given.get(name), spec.type) for name, spec in specs.items()}
-    issue = _issue_from_case(case)
-    return derive_facts(issue, FactContext(now=case.now, settings=case.rules.settings))
+    return derive_facts(_issue_from_case(case), FactContext(now=case.now, settings=case.rules.settings))
 
 
-def _fact_specs():
-    from . import plugins
-
-    return plugins.facts()
-
-
-def _issue_from_case(case: Case):
-    from steward.plugins.files import issue_from_board
-
-    raw = dict(case.raw["issue"])
+def _write_board(case: Case, directory: str) -> str:
+    """The case's issue as a one-issue JSON board: rule tests read it through the files tracker."""
+    raw = _jsonable(dict(case.raw["issue"]))
     raw.setdefault("key", "TEST-1")
-    return issue_from_board(_jsonable(raw), "tests")
+    board = Path(directory) / "board.json"
+    board.write_text(json.dumps({"issues": [raw]}), encoding="utf-8")
+    return f"files:{board}"
+
+
+def _issue_from_case(case: Case) -> Issue:
+    with tempfile.TemporaryDirectory() as directory:
+        tracker = plugins.open_tracker(_write_board(case, directory), {})
+        issue = next(issue for page in tracker.fetch(None, None) for issue in page)
+        tracker.close()
+    return issue
 
 
 def _jsonable(value: Any) -> Any:
@@ -128,16 +133,11 @@ def _step_names(steps) -> list[str]:
 
 def _check_runs(case: Case, result: CaseResult) -> None:
     """Apply the rules run after run to a one-issue board and compare the steps each run takes."""
-    raw_issue = _jsonable(dict(case.raw["issue"]))
-    raw_issue.setdefault("key", "TEST-1")
-    from steward.plugins.files import FilesTracker
-
     with tempfile.TemporaryDirectory() as directory:
-        board = Path(directory) / "board.json"
-        board.write_text(json.dumps({"issues": [raw_issue]}), encoding="utf-8")
+        board = _write_board(case, directory)
         for number, run in enumerate(case.raw["runs"], start=1):
             now = parse_time(run.get("now", case.now))
-            plan = Runner(FilesTracker(str(board)), case.rules, RunOptions(now=now, apply=True)).run()
+            plan = Runner(plugins.open_tracker(board, {}), case.rules, RunOptions(now=now, apply=True)).run()
             expected = sorted(run.get("steps", []))
             actual = _step_names(plan.steps)
             if actual != expected:

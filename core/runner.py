@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,11 +11,12 @@ from typing import Any
 from . import plugins
 from .conditions import facts_in, normalize
 from .engine import Engine
+from .errors import TrackerError
 from .model import SEVERITIES, Finding, Issue, Plan, Step
 from .planner import finding, plan_issue
-from .registry import FactContext, Tracker, TrackerError
-from .rulefile import Rule, RuleSet
-from .templates import referenced_names
+from .registry import FactContext
+from .rules import RuleSet, facts_used
+from .tracker import Tracker
 
 log = logging.getLogger("steward.runner")
 
@@ -47,18 +48,6 @@ def derive_facts(issue: Issue, ctx: FactContext, names: Collection[str] | None =
     specs = plugins.facts()
     wanted = specs.items() if names is None else ((name, specs[name]) for name in names)
     return {name: normalize(spec.compute(issue, ctx), spec.type) for name, spec in wanted}
-
-
-def facts_used(rules: Iterable[Rule]) -> set[str]:
-    """The facts a run needs: those the conditions test and those the action templates show."""
-    used: set[str] = set()
-    for rule in rules:
-        used.update(facts_in(rule.condition))
-        for step in rule.steps:
-            for _, value in step.actions:
-                if isinstance(value, str):
-                    used.update(referenced_names(value)[0])
-    return used
 
 
 def _priority(step: Step) -> tuple[int, int]:
@@ -129,7 +118,7 @@ class Runner:
                 for step in steps:
                     for action in step.actions:
                         if action.type in custom:
-                            custom[action.type].run(issue, action.value, False)
+                            custom[action.type].run(issue, action.value)
                 self.tracker.apply(issue, steps, self.options.now)
             except TrackerError as error:
                 log.warning("%s: deferred %d step(s): %s", issue.key, len(steps), error)
@@ -148,9 +137,8 @@ class Runner:
         try:
             # An observer (the governance report) counts every issue and reads fields no rule may test,
             # so a run with one reads everything, as if no adapter could narrow.
-            narrow = getattr(self.tracker, "narrow", None)
-            if narrow is not None and self.observer is None:
-                narrow(self.rules.rules)
+            if self.observer is None:
+                self.tracker.narrow(self.rules.rules)
             for page in self.tracker.fetch(self.options.query, self.options.since):
                 self._page(page, plan)
             self.tracker.close()

@@ -15,11 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from steward.core.errors import TrackerError
 from steward.core.hookspecs import hookimpl
-from steward.core.markers import dedupe, find_markers, marker_to_json, markers_from_json, with_marker
+from steward.core.ledger import settle
+from steward.core.markers import marker_to_json, markers_from_json, with_marker
 from steward.core.model import Change, Comment, Issue, Marker, Step
-from steward.core.registry import TrackerError
 from steward.core.timeutil import format_time, tracker_time
+from steward.core.tracker import Tracker
 
 log = logging.getLogger("steward.files")
 
@@ -48,10 +50,7 @@ def _comments(raw: Any, key: str) -> list[Comment]:
         if created is None:
             log.warning("%s: skipping a comment without a valid `created` time", key)
             continue
-        body = _text(item.get("body")) or ""
-        author = _text(item.get("author"))
-        by_steward = author == STEWARD_AUTHOR or bool(find_markers(body))
-        comments.append(Comment(author=author, created=created, body=body, by_steward=by_steward))
+        comments.append(Comment(author=_text(item.get("author")), created=created, body=_text(item.get("body")) or ""))
     return comments
 
 
@@ -69,15 +68,9 @@ def _changes(raw: Any, key: str) -> list[Change]:
     return changes
 
 
-def _markers(raw: Any, comments: list[Comment], key: str) -> list[Marker]:
-    from_comments = [m for c in comments for m in find_markers(c.body)]
-    return dedupe(from_comments + markers_from_json(raw, key))
-
-
 def issue_from_board(raw: dict[str, Any], board_name: str) -> Issue:
     key = str(raw["key"])
-    comments = _comments(raw.get("comments"), key)
-    return Issue(
+    issue = Issue(
         key=key,
         url=_text(raw.get("url")),
         tracker=f"files:{board_name}",
@@ -94,11 +87,11 @@ def issue_from_board(raw: dict[str, Any], board_name: str) -> Issue:
         created=tracker_time(raw.get("created"), "created time", key),
         updated=tracker_time(raw.get("updated"), "updated time", key),
         due=tracker_time(raw.get("due"), "due date", key),
-        comments=comments,
+        comments=_comments(raw.get("comments"), key),
         changes=_changes(raw.get("changes"), key),
-        markers=_markers(raw.get("markers"), comments, key),
         extra={k: v for k, v in raw.items() if k not in _MODEL_FIELDS},
     )
+    return settle(issue, None, stored=markers_from_json(raw.get("markers"), key))
 
 
 _MODEL_FIELDS = {"key", "url", "project", "title", "body", "type", "status", "status_category", "priority",
@@ -106,7 +99,7 @@ _MODEL_FIELDS = {"key", "url", "project", "title", "body", "type", "status", "st
                  "markers"}
 
 
-class FilesTracker:
+class FilesTracker(Tracker):
     name = "files"
 
     def __init__(self, path: str):
@@ -153,6 +146,12 @@ class FilesTracker:
                 page = []
         if page:
             yield page
+
+    def fetch_one(self, key: str) -> Issue | None:
+        for raw in self._load()["issues"]:
+            if isinstance(raw, dict) and str(raw.get("key")) == key:
+                return issue_from_board(raw, self.path.name)
+        return None
 
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
         raw = self._by_key[issue.key]

@@ -39,7 +39,7 @@ def test_apply_runs_the_custom_action_and_writes_the_comment(tmp_path):
     script = (
         "import sys, steward_sla\n"
         "from steward.core import plugins\n"
-        "plugins.pm.register(steward_sla); plugins.refresh()\n"
+        "plugins.get_plugin_manager().register(steward_sla); plugins.refresh()\n"
         "from steward.cli import cli\n"
         "cli(sys.argv[1:])\n"
     )

@@ -20,21 +20,30 @@ def test_there_are_hooks_for_trackers_facts_actions_and_commands():
     assert set(HOOKS) >= {"register_trackers", "register_facts", "register_actions", "register_commands"}
 
 
+def _arguments(hook: str) -> list[str]:
+    return list(inspect.signature(getattr(hookspecs, hook)).parameters)
+
+
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_hook_is_documented_in_the_plugin_guide(hook):
+def test_every_hook_is_documented_in_the_plugin_guide_with_its_arguments(hook):
     guide = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
-    assert re.search(rf"^### `{hook}\(", guide, re.MULTILINE), f"document {hook} in docs/plugins.md"
+    heading = f"### `{hook}({', '.join(_arguments(hook))})`"
+    assert re.search(rf"^{re.escape(heading)}$", guide, re.MULTILINE), f"document {heading} in docs/plugins.md"
+    section = guide.split(heading, 1)[1].split("\n### ", 1)[0]
+    for argument in _arguments(hook):
+        assert f"`{argument}`" in section, f"docs/plugins.md: say what `{argument}` of {hook} is"
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_hook_has_a_one_line_docstring(hook):
-    doc = getattr(hookspecs, hook).__doc__
-    assert doc and "\n" not in doc.strip()
+def test_every_hook_docstring_names_each_argument(hook):
+    doc = getattr(hookspecs, hook).__doc__ or ""
+    for argument in _arguments(hook):
+        assert re.search(rf"^\s*{argument}: \S", doc, re.MULTILINE), f"{hook}'s docstring: describe `{argument}:`"
 
 
 def test_builtins_are_registered_through_the_plugin_manager():
-    names = {name for name, _ in plugins.pm.list_name_plugin()}
-    assert set(plugins.DEFAULT_PLUGINS) <= names
+    names = {name for name, _ in plugins.get_plugin_manager().list_name_plugin()}
+    assert set(plugins.BUILTIN_PLUGINS) <= names
     assert "files" in plugins.trackers()
     assert "days_unassigned" in plugins.facts()
 
@@ -74,7 +83,7 @@ def test_a_plugin_fact_is_usable_in_rules(tmp_path):
                               lambda issue, ctx: issue.extra.get("sla") == "breached"))
 
     plugin = SlaPlugin()
-    plugins.pm.register(plugin)
+    plugins.get_plugin_manager().register(plugin)
     plugins.refresh()
     try:
         from steward.core.rulefile import load
@@ -84,7 +93,7 @@ def test_a_plugin_fact_is_usable_in_rules(tmp_path):
                               encoding="utf-8")
         assert [r.id for r in load([str(rules_file)]).rules] == ["sla"]
     finally:
-        plugins.pm.unregister(plugin)
+        plugins.get_plugin_manager().unregister(plugin)
         plugins.refresh()
     assert "sla_breached" not in plugins.facts()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import vcr
 
-from steward.plugins import github as gh
+from steward.plugins.github import transport as gh_transport
 
 HERE = Path(__file__).parent
 CASSETTES = HERE / "cassettes"
@@ -84,9 +84,9 @@ class FakeTime:
 @pytest.fixture
 def fake_time(monkeypatch):
     fake = FakeTime()
-    monkeypatch.setattr(gh, "CLOCK", fake.clock)
-    monkeypatch.setattr(gh, "SLEEP", fake.sleep)
-    monkeypatch.setattr(gh, "WALL_CLOCK", fake.wall)
+    monkeypatch.setattr(gh_transport, "CLOCK", fake.clock)
+    monkeypatch.setattr(gh_transport, "SLEEP", fake.sleep)
+    monkeypatch.setattr(gh_transport, "WALL_CLOCK", fake.wall)
     return fake
 
 

@@ -123,6 +123,6 @@ def test_a_bot_named_in_the_environment_is_steward(tmp_path, github_env, cassett
 
 
 def test_summary_stays_under_one_mebibyte():
-    from steward.plugins.github import SUMMARY_LIMIT, summary_text
+    from steward.plugins.github.event import SUMMARY_LIMIT, summary_text
     text = summary_text("| row |\n" * 300_000)
     assert len(text.encode()) <= SUMMARY_LIMIT and text.endswith("size limit of a GitHub step summary)*\n")

@@ -12,16 +12,17 @@ from steward.core.facts import DEFAULT_SETTINGS, unexplained_changes
 from steward.core.model import Change
 from steward.core.registry import FactContext
 from steward.core.runner import Runner, RunOptions
-from steward.plugins import github as gh
+from steward.plugins.github.parse import Event, RawIssue, build_issue, priority_of
+from steward.plugins.github.tracker import GitHubTracker
 
 TOKEN = "test-token-not-real"
 
 
-def tracker(repo="panjf2000/ants", **kwargs) -> gh.GitHubTracker:
-    return gh.GitHubTracker(repo, TOKEN, **kwargs)
+def tracker(repo="panjf2000/ants", **kwargs) -> GitHubTracker:
+    return GitHubTracker(repo, TOKEN, **kwargs)
 
 
-def sweep(t: gh.GitHubTracker, query=None) -> list[list]:
+def sweep(t: GitHubTracker, query=None) -> list[list]:
     return list(t.fetch(query, None))
 
 
@@ -100,7 +101,7 @@ def test_sweep_runs_the_default_pack_end_to_end(cassette, fake_time):
     ("prio/low", "prio/", "low"),
 ])
 def test_priority_label_family(label, prefix, value):
-    assert gh.priority_of(label, prefix) == value
+    assert priority_of(label, prefix) == value
 
 
 def _context(now):
@@ -111,7 +112,7 @@ def _context(now):
                                                 ("with_rationale", [])])
 def test_priority_change_by_label_family(cassette, fake_time, name, expected):
     with cassette(f"priority_{name}") as cass:
-        issue = gh.GitHubTracker("Codertocat/Hello-World", TOKEN).fetch_issue(1)
+        issue = GitHubTracker("Codertocat/Hello-World", TOKEN).fetch_one("#1")
     assert cass.play_count == 1
     assert issue.priority == "high"
     priority = [c for c in issue.changes if c.field == "priority"]
@@ -123,22 +124,22 @@ def test_priority_change_by_label_family(cassette, fake_time, name, expected):
 
 def test_priority_switch_records_from_and_to():
     at = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    raw = gh._RawIssue(number=7, url=None, title="t", body="", state="open", state_reason=None, created=at,
+    raw = RawIssue(number=7, url=None, title="t", body="", state="open", state_reason=None, created=at,
                        updated=at, author="a", type=None, labels=["P1"], assignees=[], due=None, milestone=None,
-                       events=[gh._Event("labeled", "a", at, "P2"),
-                               gh._Event("labeled", "b", at.replace(hour=1), "P1"),
-                               gh._Event("unlabeled", "b", at.replace(hour=2), "P2")])
-    issue = gh.build_issue(raw, "o/r", "P")
+                       events=[Event("labeled", "a", at, "P2"),
+                               Event("labeled", "b", at.replace(hour=1), "P1"),
+                               Event("unlabeled", "b", at.replace(hour=2), "P2")])
+    issue = build_issue(raw, "o/r", "P")
     assert issue.priority == "P1"
     assert [(c.from_value, c.to_value) for c in issue.changes if c.field == "priority"] == [
         (None, "P2"), ("P2", "P1"), ("P2", "P1")]
 
 
 def test_bad_targets_and_queries_are_clear_errors(monkeypatch):
-    from steward.core.registry import TrackerError
+    from steward.core.errors import TrackerError
     with pytest.raises(TrackerError, match="OWNER/REPO"):
-        gh.GitHubTracker("just-a-name", TOKEN)
+        GitHubTracker("just-a-name", TOKEN)
     with pytest.raises(TrackerError, match="GITHUB_TOKEN"):
-        gh.GitHubTracker("o/r", None)
+        GitHubTracker("o/r", None)
     with pytest.raises(TrackerError, match="unsupported GitHub query"):
-        list(gh.GitHubTracker("o/r", TOKEN).fetch("assignee:me", None))
+        list(GitHubTracker("o/r", TOKEN).fetch("assignee:me", None))

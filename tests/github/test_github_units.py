@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from github import GithubException
 
 from steward.cli import cli
-from steward.plugins import github as gh
+from steward.plugins.github.tracker import GitHubTracker, make_tracker
 
 TOKEN = "test-token-not-real"
 EMPTY = {"data": {"repository": {"issues": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}}}}
@@ -34,9 +34,9 @@ class StubRequester:
 
 
 def with_stub(answers, **kwargs):
-    tracker = gh.GitHubTracker("o/r", TOKEN, **kwargs)
-    tracker.requester = StubRequester(answers)
-    return tracker, tracker.requester
+    tracker = GitHubTracker("o/r", TOKEN, **kwargs)
+    tracker.connection.requester = StubRequester(answers)
+    return tracker, tracker.connection.requester
 
 
 def test_since_narrows_the_graphql_sweep(fake_time):
@@ -70,7 +70,7 @@ def test_no_graphql_endpoint_falls_back_to_rest(fake_time):
 def test_github_errors_are_actionable_and_never_show_the_token(fake_time):
     import pytest
 
-    from steward.core.registry import TrackerError
+    from steward.core.errors import TrackerError
     tracker, _ = with_stub([GithubException(401, {"message": "Bad credentials"}, {})])
     with pytest.raises(TrackerError) as caught:
         list(tracker.fetch(None, None))
@@ -98,17 +98,20 @@ def test_schedule_event_sweeps_the_repository(tmp_path, github_env, cassette):
 def test_timeout_and_write_pacing_come_from_the_environment(monkeypatch):
     import pytest
 
-    from steward.core.registry import TrackerError
+    from steward.core.errors import TrackerError
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     monkeypatch.setenv("STEWARD_HTTP_TIMEOUT", "3")
     monkeypatch.setenv("STEWARD_GITHUB_WRITES_PER_MINUTE", "0")
-    tracker = gh.make_tracker("o/r", {})
-    assert tracker.requester._Requester__timeout == 3 and tracker.pacer.interval == 0
+    tracker = make_tracker("o/r", {})
+    pacer = tracker.connection.pacer
+    assert tracker.connection.requester._Requester__timeout == 3 and pacer.interval == 0
     slept = []
-    tracker.pacer.sleep = slept.append
+    pacer.sleep = slept.append
     for _ in range(600):  # no spacing and no hourly cap
-        tracker.pacer.before_write()
+        pacer.before_write()
     assert slept == []
-    monkeypatch.setenv("STEWARD_HTTP_TIMEOUT", "0.5")
-    with pytest.raises(TrackerError, match="STEWARD_HTTP_TIMEOUT must be a whole number of at least 1"):
-        gh.make_tracker("o/r", {})
+    monkeypatch.setenv("STEWARD_HTTP_TIMEOUT", "0.5")  # PyGithub takes whole seconds: rounded up
+    assert make_tracker("o/r", {}).connection.requester._Requester__timeout == 1
+    monkeypatch.setenv("STEWARD_HTTP_TIMEOUT", "soon")
+    with pytest.raises(TrackerError, match="STEWARD_HTTP_TIMEOUT must be a number of seconds above 0"):
+        make_tracker("o/r", {})

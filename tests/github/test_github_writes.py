@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from steward.core.errors import TrackerError
 from steward.core.model import Action, Issue, Step
-from steward.core.registry import TrackerError
-from steward.plugins import github as gh
+from steward.plugins.github.tracker import GitHubTracker
+from steward.plugins.github.transport import Pacer
 
 TOKEN = "test-token-not-real"
 NOW = datetime(2019, 5, 20, 12, tzinfo=timezone.utc)
@@ -24,8 +25,8 @@ def step() -> Step:
 
 def apply(cass_name, cassette, **kwargs):
     with cassette(cass_name) as cass:
-        tracker = gh.GitHubTracker("Codertocat/Hello-World", TOKEN)
-        issue = tracker.fetch_issue(1)
+        tracker = GitHubTracker("Codertocat/Hello-World", TOKEN)
+        issue = tracker.fetch_one("#1")
         tracker.apply(issue, [step()], NOW)
     return tracker, cass
 
@@ -43,7 +44,7 @@ def test_secondary_limit_429_and_403_with_retry_after_then_success(cassette, fak
 
 def test_primary_limit_waits_until_x_ratelimit_reset(cassette, fake_time):
     with cassette("primary_limit_reset") as cass:
-        issue = gh.GitHubTracker("Codertocat/Hello-World", TOKEN).fetch_issue(1)
+        issue = GitHubTracker("Codertocat/Hello-World", TOKEN).fetch_one("#1")
     assert issue.key == "#1" and cass.play_count == 2
     assert fake_time.sleeps == [11.0]  # reset 1558354830 - wall clock 1558354820, plus one second
 
@@ -68,31 +69,31 @@ def test_labels_are_added_one_by_one_after_creating_the_missing_one(cassette, fa
 
 
 def test_pacer_spaces_writes_for_the_secondary_limit(fake_time):
-    pacer = gh.Pacer(fake_time.clock, fake_time.sleep)
+    pacer = Pacer(fake_time.clock, fake_time.sleep)
     for _ in range(81):
         pacer.before_write()
     assert fake_time.now - 1000.0 == pytest.approx(80 * 0.75)  # 80 writes a minute at most
 
 
 def test_pacer_hourly_cap(fake_time):
-    pacer = gh.Pacer(fake_time.clock, fake_time.sleep, per_minute=10_000, per_hour=3)
+    pacer = Pacer(fake_time.clock, fake_time.sleep, per_minute=10_000, per_hour=3)
     for _ in range(4):
         pacer.before_write()
     assert fake_time.now - 1000.0 >= 3600
 
 
 def test_transition_accepts_only_github_states(fake_time):
-    tracker = gh.GitHubTracker("o/r", TOKEN)
+    tracker = GitHubTracker("o/r", TOKEN)
     issue = Issue(key="#3", extra={"number": 3})
     with pytest.raises(TrackerError, match="open, closed, completed or not_planned"):
-        tracker._transition(issue, "In Review")
+        tracker.writer._transition(issue, "In Review")
 
 
 def test_a_marked_step_without_a_comment_still_posts_its_marker(monkeypatch, fake_time):
-    tracker = gh.GitHubTracker("o/r", TOKEN)
+    tracker = GitHubTracker("o/r", TOKEN)
     sent = []
-    monkeypatch.setattr(tracker, "_comment", lambda issue, body, now: sent.append(body))
-    monkeypatch.setattr(tracker, "_add_label", lambda issue, label: None)
+    monkeypatch.setattr(tracker.writer, "_comment", lambda issue, body, now: sent.append(body))
+    monkeypatch.setattr(tracker.writer, "_add_label", lambda issue, label: None)
     only_label = Step("#3", "r-1", 2, "low", [Action("#3", "r-1", 2, "add_labels", ["x"])])
     tracker.apply(Issue(key="#3", extra={"number": 3}), [only_label], NOW)
     assert len(sent) == 1 and "<!-- steward:marker rule=r-1 level=2 at=2019-05-20T12:00:00Z -->" in sent[0]

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jira_support import CLOUD, CLOUD_ENV  # noqa: E402
 
-from steward.plugins.jira import JiraTracker  # noqa: E402
+from steward.plugins.jira.tracker import JiraTracker  # noqa: E402
 
 
 class Sleeps(list):

@@ -357,7 +357,7 @@ E2E_KEYS = ("EE-1", "EE-10", "K5-2", "K5-3", "K5-4")
 def e2e_search_params() -> dict:
     """The search the Runner sends for e2e_rules.yml: the pushed-down JQL, and only the fields those rules read."""
     from steward.core import rulefile
-    from steward.plugins.jira import combine_jql, pushdown_clause, read_needs
+    from steward.plugins.jira.pushdown import combine_jql, pushdown_clause, read_needs
 
     rules = rulefile.load([str(FIXTURES / "e2e_rules.yml")])
     fields, changelog = read_needs(rules.rules)

@@ -6,8 +6,8 @@ import pytest
 import requests
 from jira_support import CLOUD, CLOUD_ENV, DC_ENV, JQL, recorder
 
-from steward.core.registry import TrackerError
-from steward.plugins.jira import JiraTracker
+from steward.core.errors import TrackerError
+from steward.plugins.jira.tracker import JiraTracker
 
 
 def test_429_waits_for_retry_after_then_succeeds(make_tracker, sleeps):
@@ -23,8 +23,9 @@ def test_rate_limit_reset_header_is_honoured_without_retry_after(make_tracker, s
     tracker = make_tracker(clock=lambda: 1_000.0)
     response = requests.Response()
     response.headers.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1970-01-01T00:17:10Z"})
-    tracker._note_limits(response)
-    assert tracker._not_before == 1_000.0 + 30.0
+    policy = tracker.connection.transport.policy
+    policy.note(response.headers)
+    assert policy.not_before == 1_000.0 + 30.0 + 1.0  # the reset, plus a second for its rounding
 
 
 def test_5xx_on_a_read_backs_off_with_jitter_then_succeeds(make_tracker, sleeps):
@@ -66,7 +67,7 @@ def test_unreachable_site_is_a_tracker_error(make_tracker, monkeypatch, sleeps):
         raise requests.ConnectionError("Max retries exceeded: [Errno 111] Connection refused")
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", refuse)
-    tracker = make_tracker(max_retries=2)
+    tracker = make_tracker(attempts=3)
     with pytest.raises(TrackerError) as raised:
         list(tracker.fetch(JQL, None))
     assert "cannot reach Jira" in str(raised.value) and len(sleeps) == 2
@@ -95,7 +96,7 @@ def test_registered_as_the_jira_tracker(monkeypatch):
     monkeypatch.setenv("JIRA_URL", CLOUD)
     monkeypatch.setenv("JIRA_EMAIL", "ops@acme.com")
     monkeypatch.setenv("JIRA_API_TOKEN", "x")
-    tracker = plugins.trackers()["jira"]("", {"url": None})
+    tracker = plugins.open_tracker("jira", {"url": None})
     assert tracker.name == "jira" and tracker.base_url == CLOUD and tracker.cloud
-    tracker = plugins.trackers()["jira"]("", {"url": "https://other.atlassian.net/"})
+    tracker = plugins.open_tracker("jira", {"url": "https://other.atlassian.net/"})
     assert tracker.base_url == "https://other.atlassian.net"

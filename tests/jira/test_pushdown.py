@@ -16,7 +16,8 @@ from steward.core import rulefile
 from steward.core.conditions import AllOf, AnyOf, Not
 from steward.core.conditions import Test as Cond
 from steward.core.runner import Runner, RunOptions
-from steward.plugins.jira import FIELDS, JiraTracker, combine_jql, jql_for, pushdown_clause, read_needs
+from steward.plugins.jira.pushdown import FIELDS, combine_jql, jql_for, pushdown_clause, read_needs
+from steward.plugins.jira.tracker import JiraTracker
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
@@ -134,7 +135,9 @@ class FakeJira(JiraTracker):
         self.searched = []
         self.params = []
 
-    def request(self, method, url, what, *, params=None, body=None, write=False):
+        self.connection.request = self.search
+
+    def search(self, method, url, what, *, params=None, body=None, write=False):
         assert url.endswith("/search/jql")
         self.searched.append(params["jql"])
         self.params.append(params)
@@ -214,11 +217,11 @@ def run(raws, rules, narrow: bool, fields_only: bool = False):
     tracker = FakeJira(raws)
     if fields_only:
         def fields_alone(rules):
-            tracker.fields, tracker.changelog = read_needs(rules)
+            tracker.reader.fields, tracker.reader.changelog = read_needs(rules)
 
         tracker.narrow = fields_alone
     elif not narrow:
-        tracker.narrow = None  # the Runner only calls narrow when the adapter has it
+        tracker.narrow = lambda rules: None  # read everything, as an adapter without pushdown does
     plan = Runner(tracker, rules, RunOptions(now=NOW, query="project = EE")).run()
     findings = sorted((f.issue, f.rule, json.dumps(f.facts, sort_keys=True)) for f in plan.findings)
     steps = sorted(json.dumps(a.to_json(), sort_keys=True) for s in plan.steps for a in s.actions)
@@ -294,7 +297,7 @@ def test_search_asks_for_the_fields_the_rules_read(tmp_path):
 
 
 def test_a_plugin_fact_gets_every_field():
-    from steward.core.rulefile import LadderStep, Rule
+    from steward.core.rules import LadderStep, Rule
 
     rule = Rule(id="sla", title="t", severity="low", rationale="r", when=Cond("sla_breached", "eq", True),
                 exempt=None, steps=(LadderStep(1, 0, (("comment", "x"),)),))

@@ -45,13 +45,13 @@ def test_bulk_changelog_calls_are_one_per_1000_truncated_issues(make_tracker):
     """With a bulk size of 10, the 30 truncated issues would need 3 calls: the chunking is by bulk size."""
     tracker = make_tracker(bulk_size=1000)
     calls = []
-    tracker._complete_changelogs = lambda pending: calls.append(len(pending)) or []
+    tracker.reader._complete_changelogs = lambda pending: calls.append(len(pending)) or []
     with recorder.use_cassette("cloud_read_paged.yaml", allow_playback_repeats=True):
         list(tracker.fetch(JQL, None))
     assert calls == [30]
     tracker = make_tracker(bulk_size=10)
     calls = []
-    tracker._complete_changelogs = lambda pending: calls.append(len(pending)) or []
+    tracker.reader._complete_changelogs = lambda pending: calls.append(len(pending)) or []
     with recorder.use_cassette("cloud_read_paged.yaml", allow_playback_repeats=True):
         list(tracker.fetch(JQL, None))
     assert calls == [10, 10, 10]
@@ -121,7 +121,7 @@ def test_malformed_and_partial_responses_do_not_end_the_run(make_tracker, caplog
 
 
 def test_change_model_for_labels_is_one_change_per_label():
-    from steward.plugins.jira import _history_changes
+    from steward.plugins.jira.parse import history_changes as _history_changes
 
     history = {"created": "2020-06-12T09:16:17.582+0800", "author": {"accountId": "a1"},
                "items": [{"field": "labels", "fromString": "a b c", "toString": "b c d e"}]}

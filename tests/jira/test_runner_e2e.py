@@ -45,7 +45,7 @@ def test_plan_then_apply(make_tracker, sent):
 
 
 def test_a_write_jira_refuses_is_deferred_not_fatal(make_tracker, monkeypatch):
-    from steward.core.registry import TrackerError
+    from steward.core.errors import TrackerError
 
     rules = rulefile.load([str(RULES)])
     tracker = make_tracker()

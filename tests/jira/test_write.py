@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 from jira_support import CLOUD, DC, DC_ENV, recorder
 
+from steward.core.errors import TrackerError
 from steward.core.model import Action, Issue, Marker, Step
-from steward.core.registry import TrackerError
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
 

@@ -23,7 +23,8 @@ from sim.github import (
 from sim.server import SimServer
 from steward.core import rulefile
 from steward.core.runner import Runner, RunOptions
-from steward.plugins import github as gh
+from steward.plugins.github.tracker import GitHubTracker
+from steward.plugins.github.transport import Pacer
 
 
 def apply(server: SimServer, *extra: str, now=SIM_NOW, command: str = "apply", **env: str) -> dict:
@@ -95,8 +96,8 @@ def test_writes_during_a_paged_sweep_neither_skip_nor_repeat_an_issue(reads):
     sim = GitHubSim(issues=60, seed=6, violation_rate=0.8)
     open_issues = [n for n in range(1, 61) if sim.issue(n).state == "open"]
     with SimServer(sim) as server:
-        tracker = gh.GitHubTracker(REPO, TOKEN, server.url, page_size=10, reads=reads,
-                                   pacer=gh.Pacer(per_minute=0))
+        tracker = GitHubTracker(REPO, TOKEN, server.url, page_size=10, reads=reads,
+                                   pacer=Pacer(per_minute=0))
         read: list[str] = []
         fetch = tracker.fetch
 
@@ -138,8 +139,8 @@ def test_a_step_interrupted_after_its_comment_is_finished_without_a_second_comme
     blocked.events.append(Event(1, "labeled", "li-wei", SIM_NOW - timedelta(days=19), label="blocked"))
     sim.add(blocked)
     with SimServer(sim) as server:
-        tracker = gh.GitHubTracker(REPO, TOKEN, server.url, pacer=gh.Pacer(per_minute=0))
-        tracker._add_label = lambda issue, label: (_ for _ in ()).throw(SystemExit("killed"))
+        tracker = GitHubTracker(REPO, TOKEN, server.url, pacer=Pacer(per_minute=0))
+        tracker.writer._add_label = lambda issue, label: (_ for _ in ()).throw(SystemExit("killed"))
         with pytest.raises(SystemExit):
             Runner(tracker, rulefile.load(rulefile.default_specs()), RunOptions(now=SIM_NOW, apply=True)).run()
         assert len(sim.comments(1)) == 1 and "escalated" not in sim.labels(1)

@@ -9,7 +9,8 @@ import pytest
 
 from sim.github import TOKEN, GitHubSim, problems_after_apply, run_args, run_cli
 from sim.server import FAULT_KINDS, Faults, SimServer
-from steward.plugins import github as gh
+from steward.plugins.github import transport as gh_transport
+from steward.plugins.transport import ATTEMPTS
 
 ISSUES = 60
 SEEDS = (11, 12, 13)
@@ -20,7 +21,7 @@ TIMEOUT = "1"  # seconds; a 'slow' answer takes 1.5 s
 def no_real_waiting(monkeypatch):
     """Retry-After and backoff waits go to a sleeper that returns at once; only timeouts cost real time."""
     waits: list[float] = []
-    monkeypatch.setattr(gh, "SLEEP", waits.append)
+    monkeypatch.setattr(gh_transport, "SLEEP", waits.append)
     return waits
 
 
@@ -82,11 +83,11 @@ def test_a_comment_whose_answer_was_lost_is_not_posted_twice():
 
 def test_a_comment_refused_every_time_is_deferred_with_its_reason(no_real_waiting):
     sim = GitHubSim(issues=20, seed=1)
-    faults = Faults(script=[("rest_comment_create", "server_error")] * gh.MAX_ATTEMPTS)
+    faults = Faults(script=[("rest_comment_create", "server_error")] * ATTEMPTS)
     report, output, _ = run(sim, faults)
     first = report["deferred"][0]["issue"]
     assert {a["issue"] for a in report["deferred"]} == {first}
-    assert any(w.startswith(f"{first}: deferred") and "failed 4 times" in w for w in report["warnings"])
+    assert any(w.startswith(f"{first}: deferred") and f"failed {ATTEMPTS} times" in w for w in report["warnings"])
     assert problems_after_apply(sim, report) == []  # among others: the deferred issue got no comment
 
 

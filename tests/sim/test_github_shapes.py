@@ -143,19 +143,19 @@ def test_graphql_answers_like_the_cassettes(sim):
     issue_references = [body for name in sorted(CASSETTES.glob("*.yaml")) for body in cassette_bodies(name.name)
                         if "issue" in body.get("data", {}).get("repository", {})
                         and "number" in body["data"]["repository"]["issue"]]
-    from steward.plugins import github as gh
+    from steward.plugins.github.queries import TIMELINE_QUERY, issue_query, sweep_query
     variables = {"owner": sim.owner, "name": sim.name}
-    sweep = call(sim, "POST", "/graphql", {"query": gh.sweep_query(), "variables": {
+    sweep = call(sim, "POST", "/graphql", {"query": sweep_query(), "variables": {
         **variables, "first": 100, "cursor": None, "states": ["OPEN"], "since": None}})
     assert differences([sweep], sweep_references) == []
-    one = call(sim, "POST", "/graphql", {"query": gh.issue_query(), "variables": {**variables,
+    one = call(sim, "POST", "/graphql", {"query": issue_query(), "variables": {**variables,
                                                                                   "number": sim.featured}})
     assert set(one) == {"data"} and set(one["data"]["repository"]) == {"issue"}
     # One issue has the fields of a sweep's issue; these cassettes' single issues never renamed or closed.
     nodes = [b["data"]["repository"]["issue"] for b in issue_references] + [
         node for body in sweep_references for node in body["data"]["repository"]["issues"]["nodes"]]
     assert differences([one["data"]["repository"]["issue"]], nodes) == []
-    page = call(sim, "POST", "/graphql", {"query": gh.TIMELINE_QUERY, "variables": {
+    page = call(sim, "POST", "/graphql", {"query": TIMELINE_QUERY, "variables": {
         **variables, "number": sim.featured, "cursor": None}})
     pages = [timeline_reference] + [{"data": {"repository": {"issue": {"timelineItems": node["timelineItems"]}}}}
                                     for node in nodes]

@@ -18,7 +18,7 @@ from sim.jira import CLOUD, DATACENTER, JiraSim, credentials
 from sim.server import Faults, SimServer
 from steward.core import rulefile
 from steward.core.runner import Runner, RunOptions
-from steward.plugins.jira import JiraTracker
+from steward.plugins.jira.tracker import JiraTracker
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
 JQL = "project = OPS"
@@ -109,7 +109,7 @@ def test_a_slow_answer_past_the_client_timeout_is_retried(flavor):
 
 
 def test_a_bad_timeout_setting_is_a_tracker_error():
-    from steward.core.registry import TrackerError
+    from steward.core.errors import TrackerError
 
     with pytest.raises(TrackerError, match="STEWARD_HTTP_TIMEOUT"):
         JiraTracker("https://x.atlassian.net", {**credentials(CLOUD), "STEWARD_HTTP_TIMEOUT": "soon"})

@@ -3,7 +3,7 @@
 - fact `sla_breached` (boolean): the issue's SLA field says the SLA is breached. On the files tracker
   the field is `sla` on the board issue; a Jira adapter exposes custom fields in `Issue.extra` the same way.
 - action `notify_chat` (string template): posts `{"text": ...}` to the webhook URL in
-  $STEWARD_CHAT_WEBHOOK. During `plan` nothing is sent; with dry_run it only describes the post.
+  $STEWARD_CHAT_WEBHOOK. It runs during `apply` only; `plan` sends nothing.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import json
 import os
 import urllib.request
 
+from steward.core.errors import TrackerError
 from steward.core.hookspecs import hookimpl
-from steward.core.registry import ActionSpec, FactSpec, TrackerError
+from steward.core.registry import ActionSpec, FactSpec
 
 WEBHOOK_ENV = "STEWARD_CHAT_WEBHOOK"
 
@@ -25,13 +26,11 @@ def sla_breached(issue, ctx) -> bool | None:
     return str(value).lower() in ("breached", "true", "yes")
 
 
-def notify_chat(issue, text: str, dry_run: bool) -> str:
+def notify_chat(issue, text: str) -> str:
     url = os.environ.get(WEBHOOK_ENV)
     if not url:
         raise TrackerError(f"notify_chat needs the webhook URL in ${WEBHOOK_ENV}")
     message = f"{issue.key}: {text}"
-    if dry_run:
-        return f"would post to the chat webhook: {message}"
     request = urllib.request.Request(url, data=json.dumps({"text": message}).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     try:

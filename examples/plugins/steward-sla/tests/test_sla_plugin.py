@@ -17,11 +17,11 @@ HERE = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def registered():
-    if not plugins.pm.is_registered(steward_sla):
-        plugins.pm.register(steward_sla)
+    if not plugins.get_plugin_manager().is_registered(steward_sla):
+        plugins.get_plugin_manager().register(steward_sla)
     plugins.refresh()
     yield
-    plugins.pm.unregister(steward_sla)
+    plugins.get_plugin_manager().unregister(steward_sla)
     plugins.refresh()
 
 
@@ -53,11 +53,9 @@ def chat_server():
     server.shutdown()
 
 
-def test_notify_chat_posts_and_is_dry_run_aware(chat_server, monkeypatch):
+def test_notify_chat_posts_the_message(chat_server, monkeypatch):
     url, received = chat_server
     monkeypatch.setenv(steward_sla.WEBHOOK_ENV, url)
     issue = Issue(key="SUP-1", title="Checkout down")
-    assert steward_sla.notify_chat(issue, "hello", dry_run=True).startswith("would post")
-    assert received == []
-    steward_sla.notify_chat(issue, "hello", dry_run=False)
+    assert steward_sla.notify_chat(issue, "hello").startswith("posted")
     assert received == [{"text": "SUP-1: hello"}]

@@ -1,0 +1,115 @@
+"""The ledger: one answer, for every tracker, to "what has Steward already done on this issue?".
+
+Exactly-once rests on it. An adapter supplies the raw material it read (the issue's comments, its history,
+its current labels, assignees and state, and any markers the tracker stores beside the comments, such as a
+Jira entity property or the files board's `markers` list) and the identity Steward writes as. The ledger
+says which comments are Steward's own, which ladder steps are already taken, and which steps are
+unfinished: their comment landed but the changes it announces never reached the issue (a run that died
+between the two requests GitHub needs), so the next `apply` completes them without posting the comment
+again. The planner then reads `Issue.markers` and `Issue.unfinished`, never a tracker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .markers import dedupe, find_changes, find_markers
+from .model import Change, Comment, Issue, Marker
+
+log = logging.getLogger("steward.ledger")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who Steward writes as on a tracker: every id its comments carry as author (login, accountId, name)."""
+
+    authors: frozenset[str]
+
+    @classmethod
+    def of(cls, *authors: str | None) -> Identity:
+        return cls(frozenset(a for a in authors if a))
+
+    def wrote(self, author: str | None) -> bool:
+        return author is not None and author in self.authors
+
+
+@dataclass
+class Ledger:
+    comments: list[Comment]  # the issue's comments, Steward's own flagged `by_steward`
+    taken: list[Marker]  # steps already taken, one marker per (rule, level), in time order
+    unfinished: list[Marker]  # steps whose comment landed but whose announced changes did not
+
+
+def read(key: str, comments: Iterable[Comment], identity: Identity | None, *, stored: Iterable[Marker] = (),
+         changes: Iterable[Change] = (), labels: Iterable[str] = (), assignees: Iterable[str] = (),
+         state: str | None = None) -> Ledger:
+    """The ledger of one issue from what its tracker holds.
+
+    A comment is Steward's own when it carries a marker (or footer) and, if `identity` is known, was written
+    by that identity. `stored` markers are the tracker's own record of Steward's steps and count as taken.
+    """
+    history = list(changes)
+    label_set = {label.casefold() for label in labels}
+    assignee_set = set(assignees)
+    parsed, taken, unfinished = [], list(stored), []
+    for comment in comments:
+        found = find_markers(comment.body, comment.created)
+        own = bool(found) and (identity is None or identity.wrote(comment.author))
+        parsed.append(replace(comment, by_steward=own) if own != comment.by_steward else comment)
+        if not own:
+            continue
+        if _unfinished(comment, history, label_set, assignee_set, state):
+            unfinished += found
+        else:
+            taken += found
+    if unfinished:
+        log.info("%s: step(s) %s were interrupted after their comment; finishing them", key,
+                 ", ".join(f"{m.rule}@{m.level}" for m in unfinished))
+    return Ledger(comments=parsed, taken=dedupe(taken), unfinished=dedupe(unfinished))
+
+
+def settle(issue: Issue, identity: Identity | None, *, stored: Iterable[Marker] = (),
+           assignees: Iterable[str] | None = None) -> Issue:
+    """Fill an issue's `comments`, `markers` and `unfinished` from its ledger; returns the issue."""
+    ledger = read(issue.key, issue.comments, identity, stored=stored, changes=issue.changes, labels=issue.labels,
+                  assignees=assignees if assignees is not None else [issue.assignee] if issue.assignee else [],
+                  state=issue.status)
+    issue.comments, issue.markers, issue.unfinished = ledger.comments, ledger.taken, ledger.unfinished
+    return issue
+
+
+def _unfinished(comment: Comment, history: list[Change], labels: set[str], assignees: set[str],
+                state: str | None) -> bool:
+    """Whether a Steward comment announces changes that never reached the issue (the run died after it).
+
+    A change counts as made when the issue shows it now or when anything happened to that label, assignee
+    or state since the comment: a person may have undone it, and Steward must not redo it.
+    """
+    changes = find_changes(comment.body)
+    if changes is None:
+        return False
+    since = [c for c in history if c.at >= comment.created]
+    # Trackers may match label names regardless of case: adding `escalated` may apply an existing `Escalated`.
+    labels_touched = {_touched(c).casefold() for c in since if c.field == "labels"}
+    assignees_touched = {_touched(c) for c in since if c.field == "assignee"}
+    wanted = [str(label).casefold() for label in _list(changes.get("add"))]
+    unwanted = [str(label).casefold() for label in _list(changes.get("remove"))]
+    if any(label not in labels and label not in labels_touched for label in wanted):
+        return True
+    if any(label in labels and label not in labels_touched for label in unwanted):
+        return True
+    if any(login not in assignees and login not in assignees_touched for login in _list(changes.get("assign"))):
+        return True
+    target = changes.get("state")
+    return bool(target and state != target and not any(c.field == "status" for c in since))
+
+
+def _touched(change: Change) -> str:
+    return change.to_value or change.from_value or ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -1,0 +1,70 @@
+"""Loaded rules: what the planner, the renderers and the adapters read. The YAML loader builds them.
+
+A leaf of the core: it depends only on the condition tree and the template syntax, so anything that
+needs the rule types can import them without the loader, the plugin manager or a tracker client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .conditions import AllOf, Condition, Not, facts_in
+from .templates import referenced_names
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    """One rung of a rule's escalation ladder: level 1 is `then`, level 2 the first `escalate` entry."""
+
+    level: int
+    after_days: float
+    actions: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    rationale: str
+    when: Condition
+    exempt: Condition | None
+    steps: tuple[LadderStep, ...]
+    settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    cleanup: bool = True
+    file: str = ""
+    line: int = 0
+
+    @property
+    def condition(self) -> Condition:
+        """The whole test: `when` holds and `exempt` does not."""
+        return self.when if self.exempt is None else AllOf((self.when, Not(self.exempt)))
+
+    @property
+    def added_labels(self) -> list[str]:
+        return [label for step in self.steps for kind, value in step.actions if kind == "add_labels"
+                for label in value]
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    settings: dict[str, Any]
+    files: list[str]
+
+    def by_id(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in self.rules}
+
+
+def facts_used(rules: Iterable[Rule]) -> set[str]:
+    """The facts a run needs: those the conditions test and those the action templates show."""
+    used: set[str] = set()
+    for rule in rules:
+        used.update(facts_in(rule.condition))
+        for step in rule.steps:
+            for _, value in step.actions:
+                if isinstance(value, str):
+                    used.update(referenced_names(value)[0])
+    return used

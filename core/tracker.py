@@ -1,0 +1,53 @@
+"""What a tracker adapter is: the one seam between the core and Jira, GitHub, a JSON board or yours.
+
+An adapter subclasses `Tracker` and writes `fetch` and `apply`; everything else has a default that is
+correct, if not the cheapest. Adapters build `Issue`s and let the ledger (core/ledger.py) decide which
+comments and markers are Steward's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from .ledger import Identity
+from .model import Issue, Step
+from .rules import Rule
+
+
+class Tracker:
+    """A tracker adapter. `name` is the scheme users type (`--tracker NAME:TARGET`)."""
+
+    name: str = ""
+
+    def identity(self) -> Identity | None:
+        """Who Steward writes as here, learned at most once per run; None when the tracker cannot say."""
+        return None
+
+    def narrow(self, rules: list[Rule]) -> None:
+        """Called once before `fetch` with the rules of the run: an adapter may read only the fields they
+        need and push their conditions into its query. Results must not change. Default: read everything."""
+
+    def fetch(self, query: str | None, since: datetime | None) -> Iterator[list[Issue]]:
+        """Yield pages of issues matching `query` (the tracker's own syntax), updated since `since`."""
+        raise NotImplementedError
+
+    def fetch_one(self, key: str) -> Issue | None:
+        """One issue with its whole history, or None when there is none. Default: search a full sweep."""
+        for page in self.fetch(None, None):
+            for issue in page:
+                if issue.key == key:
+                    return issue
+        return None
+
+    def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
+        """Write one issue's steps (comments with their markers, labels, assignee, status) or raise
+        TrackerError; a step is either written whole or reported as not written."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Flush and release what the adapter holds (the files board is written here)."""
+
+
+TrackerFactory = Callable[[str, dict[str, Any]], Tracker]

@@ -1,0 +1,80 @@
+"""The GraphQL documents the GitHub adapter sends, one place for all of them.
+
+A sweep asks for 100 issues per request, each with its labels, assignees, milestone and its first 100
+timeline items (comments, labeled, unlabeled, assigned, unassigned, renamed, closed, reopened). Only an issue
+with more than 100 timeline items costs follow-up requests (`TIMELINE_QUERY`). `repository.issues` never
+contains pull requests. Every document is validated against GitHub's published schema in the tests.
+"""
+
+from __future__ import annotations
+
+TIMELINE_PAGE = 100
+TIMELINE_TYPES = ("ISSUE_COMMENT", "LABELED_EVENT", "UNLABELED_EVENT", "ASSIGNED_EVENT", "UNASSIGNED_EVENT",
+                  "RENAMED_TITLE_EVENT", "CLOSED_EVENT", "REOPENED_EVENT")
+
+_ACTOR = "actor { login }"
+_ASSIGNEE = ("assignee { __typename ... on User { login } ... on Bot { login } ... on Mannequin { login } "
+             "... on Organization { login } }")
+TIMELINE_FIELDS = f"""
+  totalCount
+  pageInfo {{ hasNextPage endCursor }}
+  nodes {{
+    __typename
+    ... on IssueComment {{ author {{ login }} createdAt body }}
+    ... on LabeledEvent {{ {_ACTOR} createdAt label {{ name }} }}
+    ... on UnlabeledEvent {{ {_ACTOR} createdAt label {{ name }} }}
+    ... on AssignedEvent {{ {_ACTOR} createdAt {_ASSIGNEE} }}
+    ... on UnassignedEvent {{ {_ACTOR} createdAt {_ASSIGNEE} }}
+    ... on RenamedTitleEvent {{ {_ACTOR} createdAt previousTitle currentTitle }}
+    ... on ClosedEvent {{ {_ACTOR} createdAt stateReason }}
+    ... on ReopenedEvent {{ {_ACTOR} createdAt }}
+  }}"""
+
+
+def _issue_fields(with_type: bool) -> str:
+    issue_type = "issueType { name }" if with_type else ""
+    return f"""
+  number url title body state stateReason createdAt updatedAt closedAt
+  author {{ login }}
+  {issue_type}
+  milestone {{ title dueOn }}
+  labels(first: 100) {{ nodes {{ name }} }}
+  assignees(first: 20) {{ nodes {{ login }} }}
+  timelineItems(first: {TIMELINE_PAGE}, itemTypes: [{", ".join(TIMELINE_TYPES)}]) {{{TIMELINE_FIELDS}
+  }}"""
+
+
+def sweep_query(with_type: bool = True) -> str:
+    # Ordered by creation, which never changes: GitHub's cursors carry the sort key, so with UPDATED_AT an
+    # issue Steward writes to during the sweep would move behind the cursor and be read a second time.
+    return f"""query($owner: String!, $name: String!, $first: Int!, $cursor: String, $states: [IssueState!],
+      $since: DateTime) {{
+  repository(owner: $owner, name: $name) {{
+    issues(first: $first, after: $cursor, states: $states, filterBy: {{since: $since}},
+           orderBy: {{field: CREATED_AT, direction: ASC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{{_issue_fields(with_type)}
+      }}
+    }}
+  }}
+}}"""
+
+
+def issue_query(with_type: bool = True) -> str:
+    return f"""query($owner: String!, $name: String!, $number: Int!) {{
+  repository(owner: $owner, name: $name) {{
+    issue(number: $number) {{{_issue_fields(with_type)}
+    }}
+  }}
+}}"""
+
+
+_TYPES = ", ".join(TIMELINE_TYPES)
+TIMELINE_QUERY = f"""query($owner: String!, $name: String!, $number: Int!, $cursor: String) {{
+  repository(owner: $owner, name: $name) {{
+    issue(number: $number) {{
+      timelineItems(first: {TIMELINE_PAGE}, after: $cursor, itemTypes: [{_TYPES}]) {{{TIMELINE_FIELDS}
+      }}
+    }}
+  }}
+}}"""

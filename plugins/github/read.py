@@ -1,0 +1,176 @@
+"""Reading GitHub issues: GraphQL sweeps at 100 issues a request, one issue by number, the REST fallback.
+
+The REST timeline (one request per issue) is a fallback, used when GraphQL is unavailable (some GitHub
+Enterprise Server setups) or when `STEWARD_GITHUB_READS=rest`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from steward.core.errors import TrackerError
+from steward.core.ledger import Identity
+from steward.core.model import Issue
+from steward.core.timeutil import format_time
+
+from .parse import Event, build_issue, graphql_event, raw_from_graphql, raw_from_rest, rest_event
+from .queries import TIMELINE_QUERY, issue_query, sweep_query
+from .transport import GitHubConnection, GitHubError
+
+log = logging.getLogger("steward.github")
+
+
+class GraphQLUnavailable(Exception):
+    pass
+
+
+def parse_query(query: str | None) -> dict[str, Any]:
+    """`state:open|closed|all` and `number:N` (or `#N`), space separated. Default: open issues."""
+    parsed: dict[str, Any] = {"state": "open", "number": None}
+    for word in (query or "").split():
+        name, _, value = word.partition(":")
+        if word.startswith("#") and word[1:].isdigit():
+            parsed["number"] = int(word[1:])
+        elif name == "number" and value.isdigit():
+            parsed["number"] = int(value)
+        elif name == "state" and value in ("open", "closed", "all"):
+            parsed["state"] = value
+        else:
+            raise TrackerError(f"unsupported GitHub query {word!r}: use state:open|closed|all or number:N")
+    return parsed
+
+
+class GitHubReader:
+    def __init__(self, connection: GitHubConnection, owner: str, name: str, prefix: str, reads: str):
+        self.connection = connection
+        self.owner, self.name = owner, name
+        self.prefix = prefix
+        self.reads = reads
+        self.with_type = True
+        self.identity: Identity | None = None
+
+    @property
+    def repo(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    def issues(self, query: str | None, since: datetime | None) -> Iterator[list[Issue]]:
+        parsed = parse_query(query)
+        if parsed["number"] is not None:
+            yield [self.one(parsed["number"])]
+            return
+        if self.reads == "graphql":
+            try:
+                yield from self._sweep_graphql(parsed["state"], since)
+                return
+            except GraphQLUnavailable as reason:
+                log.warning("GitHub GraphQL unavailable (%s): falling back to REST reads, one request per issue",
+                            reason)
+                self.reads = "rest"
+        yield from self._sweep_rest(parsed["state"], since)
+
+    def one(self, number: int) -> Issue:
+        if self.reads == "graphql":
+            try:
+                data = self._graphql_with_type(issue_query, {"owner": self.owner, "name": self.name,
+                                                             "number": number}, f"issue #{number}")
+                node = (data.get("repository") or {}).get("issue")
+                if node is None:
+                    raise TrackerError(f"issue #{number} not found in {self.repo}")
+                return self._from_graphql_node(node)
+            except GraphQLUnavailable as reason:
+                log.warning("GitHub GraphQL unavailable (%s): falling back to REST reads", reason)
+                self.reads = "rest"
+        _, item = self.connection.rest("GET", f"/repos/{self.owner}/{self.name}/issues/{number}",
+                                       what=f"reading issue #{number}")
+        if "pull_request" in item:
+            raise TrackerError(f"#{number} is a pull request; Steward evaluates issues only")
+        return self._from_rest_item(item)
+
+    def _graphql_with_type(self, make_query: Callable[[bool], str], variables: dict[str, Any],
+                           what: str) -> dict[str, Any]:
+        """Run a query; if the server does not know `issueType` (older GHES), run it again without it."""
+        try:
+            return self.connection.graphql(make_query(self.with_type), variables, what)
+        except GitHubError as error:
+            if self.with_type and "issueType" in str(error):
+                self.with_type = False
+                return self.connection.graphql(make_query(False), variables, what)
+            if error.status == 404 and "errors" not in (error.data or {}):  # no GraphQL endpoint at all
+                raise GraphQLUnavailable(str(error)) from None
+            raise
+
+    def _sweep_graphql(self, state: str, since: datetime | None) -> Iterator[list[Issue]]:
+        states = {"open": ["OPEN"], "closed": ["CLOSED"], "all": ["OPEN", "CLOSED"]}[state]
+        cursor = None
+        while True:
+            variables = {"owner": self.owner, "name": self.name, "first": self.connection.page_size,
+                         "cursor": cursor, "states": states, "since": format_time(since) if since else None}
+            data = self._graphql_with_type(sweep_query, variables, "reading issues")
+            repository = data.get("repository")
+            if repository is None:
+                raise TrackerError(f"repository {self.repo} not found, or the token cannot see it")
+            connection = repository["issues"]
+            yield self._readable(connection.get("nodes") or [], self._from_graphql_node)
+            page = connection.get("pageInfo") or {}
+            if not page.get("hasNextPage"):
+                return
+            cursor = page.get("endCursor")
+
+    @staticmethod
+    def _readable(items: list[Any], convert: Callable[[dict[str, Any]], Issue]) -> list[Issue]:
+        """The issues of one page; one GitHub sent in a shape Steward cannot read is skipped with a warning
+        that names it, so a single odd issue never ends a sweep."""
+        issues = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                log.warning("skipped item %d of a page of issues: GitHub sent %r instead of an issue", index + 1,
+                            type(item).__name__ if item is not None else None)
+                continue
+            try:
+                issues.append(convert(item))
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                name = f"#{item['number']}" if item.get("number") is not None else item.get("url") or \
+                    item.get("html_url") or f"item {index + 1} of a page"
+                log.warning("%s: skipped: GitHub's data for it could not be read (%s: %s)", name,
+                            type(error).__name__, error)
+        return issues
+
+    def _from_graphql_node(self, node: dict[str, Any]) -> Issue:
+        raw = raw_from_graphql(node)
+        timeline = node.get("timelineItems") or {}
+        nodes = list(timeline.get("nodes") or [])
+        page = timeline.get("pageInfo") or {}
+        while page.get("hasNextPage"):  # only issues with more than 100 timeline items get here
+            data = self.connection.graphql(TIMELINE_QUERY, {"owner": self.owner, "name": self.name,
+                                                            "number": raw.number, "cursor": page.get("endCursor")},
+                                           f"reading the history of #{raw.number}")
+            more = ((data.get("repository") or {}).get("issue") or {}).get("timelineItems") or {}
+            nodes += more.get("nodes") or []
+            page = more.get("pageInfo") or {}
+        raw.events = [e for e in (graphql_event(n) for n in nodes if n) if e is not None]
+        return build_issue(raw, self.repo, self.prefix, self.identity)
+
+    def _sweep_rest(self, state: str, since: datetime | None) -> Iterator[list[Issue]]:
+        # Ordered by creation, which never changes: with `updated`, an issue Steward writes to during the sweep
+        # would move to the end, shift the numbered pages, and one issue would never be read.
+        parameters: dict[str, Any] = {"state": state, "sort": "created", "direction": "asc"}
+        if since is not None:
+            parameters["since"] = format_time(since)
+        for items in self.connection.rest_pages(f"/repos/{self.owner}/{self.name}/issues", parameters,
+                                                "listing issues"):
+            issues = self._readable([i for i in items if not (isinstance(i, dict) and "pull_request" in i)],
+                                    self._from_rest_item)
+            if issues:
+                yield issues
+
+    def _from_rest_item(self, item: dict[str, Any]) -> Issue:
+        raw = raw_from_rest(item)
+        events: list[Event] = []
+        for items in self.connection.rest_pages(f"/repos/{self.owner}/{self.name}/issues/{raw.number}/timeline",
+                                                {}, f"reading the timeline of #{raw.number}"):
+            events += [e for e in (rest_event(i) for i in items if isinstance(i, dict)) if e is not None]
+        raw.events = events
+        return build_issue(raw, self.repo, self.prefix, self.identity)

@@ -1,0 +1,116 @@
+"""The GitHub tracker (GitHub.com and GitHub Enterprise Server) on PyGithub.
+
+It wires the rooms of this package together: transport (requester, retries, pacing), read (sweeps and one
+issue), write (comments first, then labels, assignees and state).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from steward.core.errors import TrackerError
+from steward.core.ledger import Identity
+from steward.core.model import Issue, Step
+from steward.core.tracker import Tracker
+from steward.plugins.transport import read_timeout
+
+from .parse import ACTIONS_LOGINS, DEFAULT_PRIORITY_PREFIX
+from .read import GitHubReader
+from .transport import DEFAULT_API_URL, DEFAULT_TIMEOUT, PAGE_SIZE, WRITES_PER_MINUTE, GitHubConnection, Pacer
+from .write import GitHubWriter
+
+
+class GitHubTracker(Tracker):
+    name = "github"
+
+    def __init__(self, repo: str, token: str | None, url: str | None = None, *,
+                 priority_prefix: str = DEFAULT_PRIORITY_PREFIX, page_size: int = PAGE_SIZE, reads: str = "graphql",
+                 timeout: float = DEFAULT_TIMEOUT, pacer: Pacer | None = None,
+                 steward_logins: Iterable[str] = ()):
+        owner, _, name = (repo or "").partition("/")
+        if not owner or not name or "/" in name:
+            raise TrackerError("--tracker github:OWNER/REPO needs the repository, e.g. github:octo-org/octo-repo")
+        if not token:
+            raise TrackerError("set GITHUB_TOKEN to a token that can read issues (and write them for apply)")
+        if reads not in ("graphql", "rest"):
+            raise TrackerError(f"STEWARD_GITHUB_READS must be graphql or rest, not {reads!r}")
+        self.repo = repo
+        self.connection = GitHubConnection(repo, token, url, timeout=timeout, pacer=pacer, page_size=page_size)
+        self.reader = GitHubReader(self.connection, owner, name, priority_prefix, reads)
+        self.writer = GitHubWriter(self.connection, owner, name)
+        self.steward_logins = frozenset(steward_logins)
+        self._identity: Identity | None = None
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """Requests sent so far by kind (graphql, rest_read, write), retries included."""
+        return self.connection.requests
+
+    @property
+    def request_count(self) -> int:
+        return sum(self.connection.requests.values())
+
+    def fetch(self, query: str | None = None, since: datetime | None = None) -> Iterator[list[Issue]]:
+        return self.reader.issues(query, since)
+
+    def fetch_one(self, key: str) -> Issue | None:
+        number = key.lstrip("#")
+        if not number.isdigit():
+            raise TrackerError(f"{key!r} is not a GitHub issue number such as #12")
+        return self.reader.one(int(number))
+
+    def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
+        self.writer.apply(issue, steps, now)
+
+    def identity(self) -> Identity:
+        """The logins Steward writes as: those configured (`--steward-login`, `STEWARD_GITHUB_LOGIN`) and
+        github-actions[bot]; outside Actions and with none configured, also the token's own user (one
+        request, once)."""
+        if self._identity is None:
+            logins = set(self.steward_logins) | set(ACTIONS_LOGINS)
+            if not self.steward_logins and os.environ.get("GITHUB_ACTIONS") != "true":
+                viewer = self.viewer_login()
+                if viewer:
+                    logins.add(viewer)
+            self._identity = Identity(frozenset(logins))
+        return self._identity
+
+    def viewer_login(self) -> str | None:
+        """The login of the token's user, or None when the token cannot say (e.g. an Actions token)."""
+        try:
+            _, data = self.connection.rest("GET", "/user", what="reading the token's user")
+        except TrackerError:
+            return None
+        return data.get("login") if isinstance(data, dict) else None
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _env_int(name: str, default: int, minimum: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < minimum:
+        raise TrackerError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+    return int(text)
+
+
+def make_tracker(target: str, options: dict[str, Any]) -> GitHubTracker:
+    per_minute = _env_int("STEWARD_GITHUB_WRITES_PER_MINUTE", WRITES_PER_MINUTE, 0)
+    return GitHubTracker(
+        target, os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN"),
+        options.get("url") or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        priority_prefix=os.environ.get("STEWARD_GITHUB_PRIORITY_PREFIX", DEFAULT_PRIORITY_PREFIX),
+        reads=os.environ.get("STEWARD_GITHUB_READS", "graphql"),
+        timeout=read_timeout(os.environ, DEFAULT_TIMEOUT),
+        pacer=Pacer(per_minute=per_minute),
+        steward_logins=options.get("steward_logins") or _configured_logins(),
+    )
+
+
+def _configured_logins() -> list[str]:
+    return [x.strip() for x in os.environ.get("STEWARD_GITHUB_LOGIN", "").split(",") if x.strip()]

@@ -1,0 +1,177 @@
+"""GitHub over HTTP: PyGithub's requester, the shared retry policy, write pacing and GitHub's own wording.
+
+Content writes are paced for GitHub's secondary limit (about 80 a minute, 500 an hour). 403/429 answers that
+carry `retry-after` or `x-ratelimit-reset`, or say "rate limit", are waited out; without a time GitHub asks
+for at least a minute.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+from github import Auth, Github, GithubException
+
+from steward.core.errors import TrackerError
+from steward.plugins.transport import Failure, RetryPolicy, Transport
+
+DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_TIMEOUT = 15.0  # seconds per HTTP request (PyGithub's default); STEWARD_HTTP_TIMEOUT changes it
+PAGE_SIZE = 100
+WRITES_PER_MINUTE = 80
+WRITES_PER_HOUR = 500
+RATE_LIMIT_FLOOR = 60.0  # GitHub: without a time in the answer, wait at least a minute
+
+# Time sources, replaceable as a whole by tests (which never really sleep).
+CLOCK: Callable[[], float] = time.monotonic
+SLEEP: Callable[[float], None] = time.sleep
+WALL_CLOCK: Callable[[], float] = time.time
+
+
+class Pacer:
+    """Spaces content writes (~80 a minute, 500 an hour). `clock` and `sleep` are injectable for tests.
+
+    `per_minute=0` turns pacing off: GitHub Enterprise Server has no secondary limits unless an admin sets
+    them, and a simulator has none.
+    """
+
+    def __init__(self, clock: Callable[[], float] | None = None, sleep: Callable[[float], None] | None = None,
+                 per_minute: int = WRITES_PER_MINUTE, per_hour: int = WRITES_PER_HOUR):
+        self.clock = clock or CLOCK
+        self.sleep = sleep or SLEEP
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self.per_hour = per_hour
+        self.recent: deque[float] = deque()
+
+    def wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self.sleep(seconds)
+
+    def before_write(self) -> None:
+        if self.interval == 0:
+            return
+        now = self.clock()
+        while self.recent and now - self.recent[0] >= 3600:
+            self.recent.popleft()
+        if len(self.recent) >= self.per_hour:
+            self.wait(self.recent[0] + 3600 - now)
+        elif self.recent:
+            self.wait(self.recent[-1] + self.interval - now)
+        self.recent.append(self.clock())
+
+
+class GitHubError(TrackerError):
+    """A refused request, with GitHub's status and answer kept for the adapter's own decisions."""
+
+    def __init__(self, message: str, status: int, data: Any):
+        super().__init__(message)
+        self.status = status
+        self.data = data if isinstance(data, dict) else {}
+
+
+def _rate_limited(error: GithubException) -> bool:
+    headers = {k.lower(): v for k, v in (error.headers or {}).items()}
+    data = error.data if isinstance(error.data, dict) else {}
+    message = str(data.get("message", "")).lower()
+    errors = data.get("errors")
+    graphql_limited = isinstance(errors, list) and any(
+        isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors)
+    return error.status == 429 or graphql_limited or (error.status == 403 and (
+        "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0" or "rate limit" in message))
+
+
+def next_link(link: str | None) -> str | None:
+    for part in (link or "").split(","):
+        match = re.match(r'\s*<([^>]+)>\s*;\s*rel="next"', part)
+        if match:
+            return match.group(1)
+    return None
+
+
+class GitHubConnection:
+    """Where GitHub is, and one request at a time: REST reads, idempotent writes, GraphQL, comment POSTs."""
+
+    def __init__(self, repo: str, token: str, url: str | None, *, timeout: float = DEFAULT_TIMEOUT,
+                 pacer: Pacer | None = None, page_size: int = PAGE_SIZE):
+        self.repo = repo
+        self.base_url = (url or DEFAULT_API_URL).rstrip("/")
+        # No PyGithub retries or sleeps: the shared policy retries, with an injectable sleeper.
+        # PyGithub takes whole seconds: a fractional timeout is rounded up.
+        self.github = Github(auth=Auth.Token(token), base_url=self.base_url, retry=None, per_page=100,
+                             seconds_between_requests=None, seconds_between_writes=None,
+                             timeout=max(1, math.ceil(timeout)))
+        self.requester = self.github.requester
+        self.pacer = pacer or Pacer()
+        self.page_size = page_size
+        policy = RetryPolicy(rate_limit_floor=RATE_LIMIT_FLOOR, sleep=self.pacer.wait,
+                             clock=WALL_CLOCK)
+        self.transport = Transport("GitHub", self.base_url, self._explain, policy, before_write=self.pacer.before_write)
+        self.requests: Counter = Counter({"graphql": 0, "rest_read": 0, "write": 0})
+
+    def _exchange(self, kind: str, send: Callable[[], Any]) -> Any:
+        self.requests[kind] += 1
+        try:
+            return send()
+        except GithubException as error:
+            raise Failure(error.status, f"GitHub answered {error.status}", error.headers,
+                          rate_limited=_rate_limited(error), data=error.data) from None
+        except requests.exceptions.RequestException as error:
+            raise Failure(None, type(error).__name__) from None
+
+    def _explain(self, failure: Failure, what: str) -> TrackerError:
+        data = failure.data if isinstance(failure.data, dict) else {}
+        message = data.get("message")
+        if not message and isinstance(data.get("errors"), list):  # GraphQL errors
+            message = "; ".join(str(e.get("message", e)) for e in data["errors"] if isinstance(e, dict))
+        hint = {401: "the token is invalid or expired: check GITHUB_TOKEN",
+                403: "the token lacks permission: the workflow needs `permissions: {issues: write}` "
+                     "(read-only for plan)",
+                404: f"{self.repo} or the issue was not found, or the token cannot see it",
+                410: "issues are disabled in this repository"}.get(failure.status or 0, "")
+        text = " ".join(p for p in (f"GitHub answered {failure.status} to {what}:", message or "", hint) if p)
+        return GitHubError(text, failure.status or 0, data)
+
+    def rest(self, verb: str, path: str, *, parameters: dict[str, Any] | None = None, body: Any = None,
+             what: str) -> tuple[dict[str, Any], Any]:
+        """A REST read, or an idempotent write (labels, assignees, state): both are safe to send again after a
+        5xx or a lost connection, so an uncertain write is simply sent again. Comments go through `comment`."""
+        write = verb != "GET"
+
+        def send() -> tuple[dict[str, Any], Any]:
+            return self._exchange("write" if write else "rest_read", lambda: self.requester.requestJsonAndCheck(
+                verb, path, parameters=parameters, input=body))
+
+        if write:
+            result = self.transport.write_once(send, what, landed=None, idempotent=True)
+            assert result is not None
+            return result
+        return self.transport.call(send, what)
+
+    def graphql(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
+        _, data = self.transport.call(
+            lambda: self._exchange("graphql", lambda: self.requester.graphql_query(query, variables)), what)
+        return data["data"]
+
+    def comment(self, path: str, body: str, what: str, landed: Callable[[], bool] | None) -> None:
+        """POST a comment exactly once: after a 5xx or a lost answer it is only sent again once `landed()`
+        says it is not there."""
+        self.transport.write_once(
+            lambda: self._exchange("write", lambda: self.requester.requestJsonAndCheck("POST", path,
+                                                                                       input={"body": body})),
+            what, landed=landed)
+
+    def rest_pages(self, path: str, parameters: dict[str, Any], what: str) -> Iterator[list[Any]]:
+        url: str | None = path
+        params: dict[str, Any] | None = dict(parameters, per_page=self.page_size)
+        while url:
+            headers, items = self.rest("GET", url, parameters=params, what=what)
+            yield items if isinstance(items, list) else []
+            url, params = next_link(headers.get("link")), None
+
+    def close(self) -> None:
+        self.github.close()

@@ -1,0 +1,150 @@
+"""Writing to GitHub issues: comments first, as the commit point, then labels, assignees and state.
+
+Every marked step is one comment carrying the hidden marker (a step without a comment action gets a short
+comment so its marker is recorded); labels are added and removed one at a time (a label missing from the
+repository is created first); `transition` accepts `open`, `closed`, `completed` or `not_planned`. A comment
+whose POST failed with a 5xx or a connection error is only sent again after the issue's comments were read
+back without its marker; label, assignee and state writes are idempotent, so they are simply sent again.
+
+GitHub has no request that writes a comment and labels together, so a run can die between them. Each marked
+comment therefore carries a changes note (core/markers.py) next to its marker, and the ledger treats a step
+whose announced changes never reached the issue as unfinished: `apply` then writes only the missing changes,
+never the comment again. Writing the labels first instead would let a step's own label exempt its rule
+(`escalated` exempts `blocked-without-escalation`), and the comment would never follow.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from datetime import datetime, timedelta, timezone
+
+from steward.core.errors import TrackerError
+from steward.core.markers import find_markers, format_changes, format_marker, step_changes, with_marker
+from steward.core.model import Issue, Marker, Step
+from steward.core.timeutil import format_time
+
+from . import transport
+from .transport import GitHubConnection, GitHubError
+
+log = logging.getLogger("steward.github")
+
+NEW_LABEL_COLOR = "ededed"
+_STATES = {"open": {"state": "open"}, "reopened": {"state": "open"}, "closed": {"state": "closed"},
+           "completed": {"state": "closed", "state_reason": "completed"},
+           "not_planned": {"state": "closed", "state_reason": "not_planned"}}
+
+
+def step_comment(step: Step, now: datetime) -> str | None:
+    """The comment a step posts: its comment actions, and for a marked step what else it changes and its
+    marker (a marked step without a comment action still posts one, since the marker is its record)."""
+    comments = [str(a.value) for a in step.actions if a.type == "comment"]
+    if not step.marks:
+        return "\n\n".join(comments) or None
+    body = "\n\n".join(comments) or f"Steward recorded step {step.level} of rule `{step.rule}` (no comment to post)."
+    changes = step_changes(step)
+    if changes:
+        body = f"{body}\n\n{format_changes(changes)}"
+    return with_marker(body, Marker(rule=step.rule, level=step.level, at=now))
+
+
+class GitHubWriter:
+    def __init__(self, connection: GitHubConnection, owner: str, name: str):
+        self.connection = connection
+        self.owner, self.name = owner, name
+        self._repo_labels: set[str] | None = None
+
+    def _issue_path(self, issue: Issue) -> str:
+        return f"/repos/{self.owner}/{self.name}/issues/{issue.extra.get('number') or issue.key.lstrip('#')}"
+
+    def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
+        """All the comments first (each marked one is its step's commit point), then the labels, assignees
+        and states they announce: see the module docstring for why this order survives a run that dies."""
+        unfinished = {(m.rule, m.level) for m in issue.unfinished}
+        for step in steps:
+            body = step_comment(step, now)
+            if body is None:
+                continue
+            if step.marks and (step.rule, step.level) in unfinished:
+                log.info("%s: the comment of %s step %d is there already", issue.key, step.rule, step.level)
+                continue
+            self._comment(issue, body, now)
+        labels = list(issue.labels)
+        for step in steps:
+            for action in step.actions:
+                if action.type == "add_labels":
+                    for label in action.value:
+                        if label not in labels:
+                            self._add_label(issue, label)
+                            labels.append(label)
+                elif action.type == "remove_labels":
+                    for label in action.value:
+                        self._remove_label(issue, label)
+                        labels = [x for x in labels if x != label]
+                elif action.type == "assign":
+                    self.connection.rest("POST", f"{self._issue_path(issue)}/assignees",
+                                         body={"assignees": [action.value]}, what=f"assigning {issue.key}")
+                elif action.type == "transition":
+                    self._transition(issue, str(action.value))
+                elif action.type != "comment":
+                    log.warning("%s: the GitHub tracker cannot %s; skipped", issue.key, action.type)
+
+    def _transition(self, issue: Issue, target: str) -> None:
+        body = _STATES.get(target.strip().lower())
+        if body is None:
+            raise TrackerError(f"{issue.key}: GitHub issues can only move to open, closed, completed or "
+                               f"not_planned, not {target!r}")
+        self.connection.rest("PATCH", self._issue_path(issue), body=body, what=f"moving {issue.key} to {target}")
+
+    def _ensure_label(self, label: str) -> None:
+        if self._repo_labels is None:
+            self._repo_labels = set()
+            for items in self.connection.rest_pages(f"/repos/{self.owner}/{self.name}/labels", {},
+                                                    "listing labels"):
+                self._repo_labels.update(i["name"] for i in items if isinstance(i, dict) and "name" in i)
+        if label in self._repo_labels:
+            return
+        try:
+            self.connection.rest("POST", f"/repos/{self.owner}/{self.name}/labels",
+                                 body={"name": label, "color": NEW_LABEL_COLOR, "description": "Added by Steward"},
+                                 what=f"creating label {label!r}")
+        except GitHubError as error:
+            if error.status != 422:  # 422: it exists already (created meanwhile)
+                raise
+        self._repo_labels.add(label)
+
+    def _add_label(self, issue: Issue, label: str) -> None:
+        self._ensure_label(label)
+        self.connection.rest("POST", f"{self._issue_path(issue)}/labels", body={"labels": [label]},
+                             what=f"adding label {label!r} to {issue.key}")
+
+    def _remove_label(self, issue: Issue, label: str) -> None:
+        try:
+            self.connection.rest("DELETE", f"{self._issue_path(issue)}/labels/{urllib.parse.quote(label, safe='')}",
+                                 what=f"removing label {label!r} from {issue.key}")
+        except GitHubError as error:
+            if error.status != 404:  # already gone: nothing to do
+                raise
+
+    def _comment(self, issue: Issue, body: str, now: datetime) -> None:
+        markers = find_markers(body)
+
+        def landed() -> bool:
+            if self._marker_landed(issue, markers[0], now):
+                log.info("%s: the comment landed despite an error; not sending it again", issue.key)
+                return True
+            return False
+
+        self.connection.comment(f"{self._issue_path(issue)}/comments", body, f"commenting on {issue.key}",
+                                landed if markers else None)
+
+    def _marker_landed(self, issue: Issue, marker: Marker, now: datetime) -> bool:
+        wanted = format_marker(marker)
+        # `now` may be pinned (--now): look back from the earlier of it and the real time.
+        real_now = datetime.fromtimestamp(transport.WALL_CLOCK(), tz=timezone.utc)
+        since = format_time(min(now, real_now) - timedelta(days=1))
+        for items in self.connection.rest_pages(f"{self._issue_path(issue)}/comments", {"since": since},
+                                                f"re-reading the comments of {issue.key}"):
+            if any(wanted in (item.get("body") or "") for item in items if isinstance(item, dict)):
+                return True
+        return False
