@@ -15,11 +15,32 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "rationale_window_hours": 24,
     "lookback_days": 30,
     "escalation_label": "escalated",
+    "blocked_statuses": ["Blocked", "blocked"],
+    "blocked_labels": ["blocked"],
 }
+# An `updated` time this close to one of Steward's own writes is taken to be that write.
+_OWN_WRITE_SLACK = timedelta(minutes=2)
 
 
 def _human_comments(issue: Issue) -> list[Comment]:
     return [c for c in issue.comments if not c.by_steward]
+
+
+def last_human_activity(issue: Issue) -> datetime | None:
+    """When people last did something to the issue: created it, commented, changed a field it records.
+
+    The tracker's `updated` counts too, unless Steward's own write is what set it: a clock that measures
+    people must not be reset by Steward's comment (see docs/architecture.md, section 5).
+    """
+    known = [c.created for c in issue.comments if not c.by_steward]
+    known += [c.at for c in issue.changes if not c.by_steward]
+    if issue.created is not None:
+        known.append(issue.created)
+    own = [c.created for c in issue.comments if c.by_steward] + [m.at for m in issue.markers]
+    own += [c.at for c in issue.changes if c.by_steward]
+    if issue.updated is not None and (not own or issue.updated > max(own) + _OWN_WRITE_SLACK):
+        known.append(issue.updated)
+    return max(known) if known else None
 
 
 def _last_change(issue: Issue, field: str, until: datetime) -> Change | None:
@@ -36,7 +57,7 @@ def age_days(issue: Issue, ctx: FactContext) -> int | None:
 
 
 def idle_days(issue: Issue, ctx: FactContext) -> int | None:
-    return _days_since(issue.updated or issue.created, ctx)
+    return _days_since(last_human_activity(issue), ctx)
 
 
 def days_since_comment(issue: Issue, ctx: FactContext) -> int | None:
@@ -58,6 +79,31 @@ def days_unassigned(issue: Issue, ctx: FactContext) -> int | None:
 def days_in_status(issue: Issue, ctx: FactContext) -> int | None:
     last = _last_change(issue, "status", ctx.now)
     return _days_since(last.at if last else issue.created, ctx)
+
+
+def _label_added_at(issue: Issue, label: str, until: datetime) -> datetime | None:
+    """When a label now on the issue was last put there (creation, if the history does not say)."""
+    if label not in issue.labels:
+        return None
+    added = [c.at for c in issue.changes if c.field == "labels" and c.to_value == label and c.at <= until]
+    return max(added) if added else issue.created
+
+
+def days_with_label(issue: Issue, ctx: FactContext, label: str) -> int | None:
+    return _days_since(_label_added_at(issue, label, ctx.now), ctx)
+
+
+def days_blocked(issue: Issue, ctx: FactContext) -> int | None:
+    """Days since the issue was flagged blocked, by a status in `blocked_statuses` or a label in
+    `blocked_labels`: the clock starts at the earliest flag still standing, not at creation."""
+    flagged = []
+    if issue.status in ctx.settings["blocked_statuses"]:
+        last = _last_change(issue, "status", ctx.now)
+        flagged.append(last.at if last else issue.created)
+    for label in ctx.settings["blocked_labels"]:
+        flagged.append(_label_added_at(issue, label, ctx.now))
+    known = [at for at in flagged if at is not None]
+    return _days_since(min(known), ctx) if known else None
 
 
 def has_due(issue: Issue, ctx: FactContext) -> bool:
@@ -106,6 +152,11 @@ def escalation_level(issue: Issue, ctx: FactContext) -> int:
 
 
 def _escalated_at(issue: Issue, ctx: FactContext) -> datetime | None:
+    """When the escalation label was last put on: by its history, else by the Steward step that added it.
+
+    Only a step that added the label escalates: a later step of some other ladder (a follow-up reminder)
+    is not a new escalation. Markers written before Steward recorded their labels count from level 2 on.
+    """
     label = ctx.settings["escalation_label"]
     if label not in issue.labels:
         return None
@@ -113,9 +164,10 @@ def _escalated_at(issue: Issue, ctx: FactContext) -> datetime | None:
         c.at for c in issue.changes
         if c.field == "labels" and c.to_value == label and c.at <= ctx.now
     ]
-    ladder = [m.at for m in issue.markers if m.level >= 2 and m.at <= ctx.now]
+    ladder = [m.at for m in issue.markers if m.at <= ctx.now
+              and (label in m.added if m.added is not None else m.level >= 2)]
     candidates = added + ladder
-    return max(candidates) if candidates else (issue.updated or issue.created)
+    return max(candidates) if candidates else last_human_activity(issue)
 
 
 def days_escalated_without_follow_up(issue: Issue, ctx: FactContext) -> int | None:
@@ -150,12 +202,16 @@ _BUILTINS = (
     ("title", "string", "Summary line.", _field("title")),
     ("body", "string", "Description as plain text.", _field("body")),
     ("age_days", "number", "Whole days since it was created.", age_days),
-    ("idle_days", "number", "Whole days since its last update.", idle_days),
+    ("idle_days", "number", "Whole days since people last touched it (Steward's own writes do not count).",
+     idle_days),
     ("days_since_comment", "number", "Days since the last human comment; missing when none.",
      days_since_comment),
     ("comment_count", "number", "Human comments (Steward's own are not counted).", comment_count),
     ("days_unassigned", "number", "Days it has had no assignee; missing while assigned.", days_unassigned),
     ("days_in_status", "number", "Days since its status last changed (or since creation).", days_in_status),
+    ("days_blocked", "number",
+     "Days since it was flagged blocked (a status in `blocked_statuses` or a label in `blocked_labels`); "
+     "missing when not blocked.", days_blocked),
     ("has_due", "boolean", "Whether a due date (the next review date) is set.", has_due),
     ("days_until_due", "number", "Days until the due date, negative when past; missing without one.",
      days_until_due),
@@ -176,4 +232,7 @@ _BUILTINS = (
 def register_facts(register):
     for name, fact_type, description, compute in _BUILTINS:
         register(FactSpec(name=name, type=fact_type, description=description, compute=compute))
+    register(FactSpec(name="days_with_label", type="number", parameter="label", compute=days_with_label,
+                      description="`days_with_label(LABEL)`: days since LABEL was last put on the issue; "
+                                  "missing when the issue does not carry it."))
 

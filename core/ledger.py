@@ -12,8 +12,9 @@ again. The planner then reads `Issue.markers` and `Issue.unfinished`, never a tr
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from .markers import dedupe, find_changes, find_markers
@@ -22,25 +23,50 @@ from .model import Change, Comment, Issue, Marker
 log = logging.getLogger("steward.ledger")
 
 
-@dataclass(frozen=True)
 class Identity:
-    """Who Steward writes as on a tracker: every id its comments carry as author (login, accountId, name)."""
+    """Who Steward writes as on a tracker: every id its comments carry as author (login, accountId, name).
 
-    authors: frozenset[str]
+    `Identity.later(resolve)` learns it on first use, so a run whose issues carry no marked comment never
+    spends the request that asks the tracker who Steward is.
+    """
+
+    def __init__(self, authors: Iterable[str | None] = (), resolve: Callable[[], Iterable[str | None]] | None = None):
+        self._authors = None if resolve else frozenset(a for a in authors if a)
+        self._resolve = resolve
 
     @classmethod
     def of(cls, *authors: str | None) -> Identity:
-        return cls(frozenset(a for a in authors if a))
+        return cls(authors)
+
+    @classmethod
+    def later(cls, resolve: Callable[[], Iterable[str | None]]) -> Identity:
+        return cls(resolve=resolve)
+
+    @property
+    def authors(self) -> frozenset[str]:
+        if self._authors is None:
+            assert self._resolve is not None
+            self._authors = frozenset(a for a in self._resolve() if a)
+        return self._authors
 
     def wrote(self, author: str | None) -> bool:
         return author is not None and author in self.authors
+
+    def __repr__(self) -> str:
+        return f"Identity({sorted(self._authors) if self._authors is not None else 'not yet asked'})"
 
 
 @dataclass
 class Ledger:
     comments: list[Comment]  # the issue's comments, Steward's own flagged `by_steward`
+    changes: list[Change]  # the issue's history, the changes Steward's own writes made flagged `by_steward`
     taken: list[Marker]  # steps already taken, one marker per (rule, level), in time order
     unfinished: list[Marker]  # steps whose comment landed but whose announced changes did not
+
+
+# A change by Steward's identity this close to one of its own marked writes belongs to that write. Anything
+# else the same account did (a person running Steward with their own token) is a person's work.
+SAME_WRITE = timedelta(minutes=2)
 
 
 def read(key: str, comments: Iterable[Comment], identity: Identity | None, *, stored: Iterable[Marker] = (),
@@ -48,8 +74,11 @@ def read(key: str, comments: Iterable[Comment], identity: Identity | None, *, st
          state: str | None = None) -> Ledger:
     """The ledger of one issue from what its tracker holds.
 
-    A comment is Steward's own when it carries a marker (or footer) and, if `identity` is known, was written
-    by that identity. `stored` markers are the tracker's own record of Steward's steps and count as taken.
+    Only Steward's own writes are state. A comment is Steward's own when it carries a marker (or footer) and
+    was written by `identity`: a marker a person pasted, or a person quoting Steward's comment, is a person's
+    comment. `stored` markers are the tracker's own record of Steward's steps (a Jira entity property, the
+    files board's `markers` list), which only an API client such as Steward writes; they count as taken.
+    With no identity (an adapter that cannot tell) every marked comment counts, as before identities.
     """
     history = list(changes)
     label_set = {label.casefold() for label in labels}
@@ -68,7 +97,16 @@ def read(key: str, comments: Iterable[Comment], identity: Identity | None, *, st
     if unfinished:
         log.info("%s: step(s) %s were interrupted after their comment; finishing them", key,
                  ", ".join(f"{m.rule}@{m.level}" for m in unfinished))
-    return Ledger(comments=parsed, taken=dedupe(taken), unfinished=dedupe(unfinished))
+    writes = [c.created for c in parsed if c.by_steward] + [m.at for m in taken + unfinished]
+    flagged = [replace(c, by_steward=True) if _part_of(c, writes, identity) else c for c in history]
+    return Ledger(comments=parsed, changes=flagged, taken=dedupe(taken), unfinished=dedupe(unfinished))
+
+
+def _part_of(change: Change, writes: list[datetime], identity: Identity | None) -> bool:
+    """Whether a change was made by one of Steward's own writes."""
+    if not writes or identity is None or not any(abs(change.at - at) <= SAME_WRITE for at in writes):
+        return False
+    return identity.wrote(change.author)
 
 
 def settle(issue: Issue, identity: Identity | None, *, stored: Iterable[Marker] = (),
@@ -77,7 +115,8 @@ def settle(issue: Issue, identity: Identity | None, *, stored: Iterable[Marker] 
     ledger = read(issue.key, issue.comments, identity, stored=stored, changes=issue.changes, labels=issue.labels,
                   assignees=assignees if assignees is not None else [issue.assignee] if issue.assignee else [],
                   state=issue.status)
-    issue.comments, issue.markers, issue.unfinished = ledger.comments, ledger.taken, ledger.unfinished
+    issue.comments, issue.changes = ledger.comments, ledger.changes
+    issue.markers, issue.unfinished = ledger.taken, ledger.unfinished
     return issue
 
 

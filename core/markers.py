@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote, unquote
 
 from .model import Marker, Step
 from .timeutil import format_time, parse_time
@@ -23,17 +24,27 @@ log = logging.getLogger("steward.markers")
 
 _MARKER = re.compile(
     r"<!--\s*steward:marker\s+rule=(?P<rule>[a-z0-9][a-z0-9-]*)\s+level=(?P<level>\d+)"
-    r"\s+at=(?P<at>\S+)\s*-->"
+    r"\s+at=(?P<at>\S+)(?:\s+added=(?P<added>\S*))?\s*-->"
 )
-_FOOTER = re.compile(r"Steward\s*·\s*rule\s+(?P<rule>[a-z0-9][a-z0-9-]*)\s*·\s*step\s+(?P<level>\d+)")
+_FOOTER = re.compile(r"Steward\s*·\s*rule\s+(?P<rule>[a-z0-9][a-z0-9-]*)\s*·\s*step\s+(?P<level>\d+)"
+                     r"(?:\s*·\s*(?:labels added: (?P<added>[^_\n]*)|(?P<none>no labels added)))?")
 _CHANGES = re.compile(r"<!--\s*steward:changes\s+(\{.*?\})\s*-->")
 # The states a `transition` action can announce in a changes note, by the names rules use.
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 TARGET_STATES = {"open": "open", "reopened": "open", "closed": "closed", "completed": "closed",
                  "not_planned": "closed"}
 
 
+def step_marker(step: Step, now: datetime) -> Marker:
+    """The marker of a step taken at `now`, with the labels it adds (the planner keeps only labels that were
+    not on the issue already, so these are exactly the labels clean-up may take back)."""
+    added = [label for action in step.actions if action.type == "add_labels" for label in action.value]
+    return Marker(step.rule, step.level, now, tuple(dict.fromkeys(added)))
+
+
 def format_marker(marker: Marker) -> str:
-    return f"<!-- steward:marker rule={marker.rule} level={marker.level} at={format_time(marker.at)} -->"
+    added = "" if marker.added is None else f" added={','.join(quote(label, safe='') for label in marker.added)}"
+    return f"<!-- steward:marker rule={marker.rule} level={marker.level} at={format_time(marker.at)}{added} -->"
 
 
 def with_marker(body: str, marker: Marker) -> str:
@@ -42,7 +53,9 @@ def with_marker(body: str, marker: Marker) -> str:
 
 def footer(step: Step) -> str:
     """The visible footer of a step's comment, for trackers that would print a hidden marker as text."""
-    return f"\n\n----\n_Steward · rule {step.rule} · step {step.level}_"
+    added = step_marker(step, _EPOCH).added
+    labels = f"labels added: {', '.join(added)}" if added else "no labels added"
+    return f"\n\n----\n_Steward · rule {step.rule} · step {step.level} · {labels}_"
 
 
 def find_markers(text: str | None, created: datetime | None = None) -> list[Marker]:
@@ -56,9 +69,14 @@ def find_markers(text: str | None, created: datetime | None = None) -> list[Mark
             at = parse_time(match["at"])
         except ValueError:
             continue
-        found.append(Marker(rule=match["rule"], level=int(match["level"]), at=at))
+        added = None if match["added"] is None else tuple(unquote(a) for a in match["added"].split(",") if a)
+        found.append(Marker(rule=match["rule"], level=int(match["level"]), at=at, added=added))
     if created is not None:
-        found += [Marker(m["rule"], int(m["level"]), created) for m in _FOOTER.finditer(text or "")]
+        for match in _FOOTER.finditer(text or ""):
+            # Jira labels hold no spaces or commas; a footer without the labels part predates the record.
+            added = tuple(a for a in re.split(r"[,\s]+", match["added"]) if a) if match["added"] is not None \
+                else () if match["none"] else None
+            found.append(Marker(match["rule"], int(match["level"]), created, added))
     return found
 
 
@@ -83,7 +101,10 @@ def dedupe(markers: list[Marker]) -> list[Marker]:
 
 
 def marker_to_json(marker: Marker) -> dict[str, Any]:
-    return {"rule": marker.rule, "level": marker.level, "at": format_time(marker.at)}
+    data: dict[str, Any] = {"rule": marker.rule, "level": marker.level, "at": format_time(marker.at)}
+    if marker.added is not None:
+        data["added"] = list(marker.added)
+    return data
 
 
 def markers_from_json(items: Any, key: str) -> list[Marker]:
@@ -91,8 +112,12 @@ def markers_from_json(items: Any, key: str) -> list[Marker]:
     markers = []
     for item in items if isinstance(items, list) else []:
         try:
-            markers.append(Marker(rule=str(item["rule"]), level=int(item["level"]), at=parse_time(item["at"])))
-        except (KeyError, TypeError, ValueError, OverflowError, OSError):
+            added = item.get("added")
+            if added is not None and not (isinstance(added, list) and all(isinstance(a, str) for a in added)):
+                raise ValueError("added must be a list of label names")
+            markers.append(Marker(rule=str(item["rule"]), level=int(item["level"]), at=parse_time(item["at"]),
+                                  added=None if added is None else tuple(added)))
+        except (KeyError, TypeError, ValueError, OverflowError, OSError, AttributeError):
             log.warning("%s: ignoring a malformed marker %r", key, item)
     return markers
 

@@ -21,22 +21,32 @@ class Comment:
 
 @dataclass(frozen=True)
 class Change:
-    """One field change. Labels change one label at a time: `to_value` added, `from_value` removed."""
+    """One field change. Labels change one label at a time: `to_value` added, `from_value` removed.
+
+    `by_steward` is set by the ledger: the change is part of one of Steward's own writes, so no clock that
+    measures people counts it.
+    """
 
     field: str
     from_value: str | None
     to_value: str | None
     author: str | None
     at: datetime
+    by_steward: bool = False
 
 
 @dataclass(frozen=True)
 class Marker:
-    """A step Steward already took on an issue: rule id, ladder level (1 = first step), when."""
+    """A step Steward already took on an issue: rule id, ladder level (1 = first step), when.
+
+    `added` is the labels the step put on the issue that were not there before it (so clean-up takes back
+    only those); None on markers written before Steward recorded it.
+    """
 
     rule: str
     level: int
     at: datetime
+    added: tuple[str, ...] | None = None
 
 
 @dataclass

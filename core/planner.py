@@ -50,6 +50,20 @@ def next_step_due(rule: Rule, issue: Issue) -> tuple[LadderStep | None, datetime
     return step, latest.at + timedelta(days=step.after_days)
 
 
+def labels_added(rule: Rule, issue: Issue) -> list[str]:
+    """The labels this rule's steps put on the issue, by their markers (older markers, which do not record
+    it, count their step's `add_labels`)."""
+    added: list[str] = []
+    for marker in issue.markers:
+        if marker.rule != rule.id:
+            continue
+        if marker.added is not None:
+            added += marker.added
+        elif 0 < marker.level <= len(rule.steps):
+            added += [v for kind, value in rule.steps[marker.level - 1].actions if kind == "add_labels" for v in value]
+    return list(dict.fromkeys(added))
+
+
 def finding(issue: Issue, rule: Rule, facts: dict[str, Any], fact_names: list[str]) -> Finding:
     return Finding(issue=issue.key, rule=rule.id, severity=rule.severity,
                    facts={name: facts.get(name) for name in fact_names})
@@ -64,17 +78,17 @@ def plan_issue(issue: Issue, facts: dict[str, Any], firing: list[Rule], known: d
         if ladder_step is not None and (due is None or now >= due):
             steps.append(_step(issue, rule, ladder_step, facts))
 
-    # A rule whose `when` stopped holding ends its ladder and takes back its labels, unless a rule
-    # that still holds has put the same label there. A rule that is merely exempt now keeps them:
-    # its own labels (such as `escalated`) may be what made it exempt.
+    # A rule whose `when` stopped holding ends its ladder and takes back the labels its steps added, unless
+    # a rule that still holds has added the same label. A rule that is merely exempt now keeps them: its
+    # own labels (such as `escalated`) may be what made it exempt. A label a person had put on before
+    # Steward's step is not Steward's to take back: the marker records only what the step added.
     marked = latest_by_rule(issue.markers)
-    kept = {label for rule in firing for label in rule.added_labels if rule.id in marked}
+    kept = {label for rule in firing if rule.id in marked for label in labels_added(rule, issue)}
     for rule_id in sorted(set(marked) - firing_ids):
         rule = known.get(rule_id)
         if rule is None or not rule.cleanup or holds(rule.when, facts):
             continue
-        labels = [label for label in dict.fromkeys(rule.added_labels)
-                  if label in issue.labels and label not in kept]
+        labels = [label for label in labels_added(rule, issue) if label in issue.labels and label not in kept]
         if labels:
             action = Action(issue=issue.key, rule=rule.id, level=0, type="remove_labels", value=labels)
             steps.append(Step(issue=issue.key, rule=rule.id, level=0, severity=rule.severity, actions=[action]))

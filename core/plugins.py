@@ -18,7 +18,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import UsageError
-from .registry import ActionSpec, FactSpec
+from .registry import ActionSpec, FactSpec, split_fact_name
 from .tracker import Tracker, TrackerFactory
 
 BUILTIN_PLUGINS = (
@@ -83,6 +83,15 @@ def actions() -> dict[str, ActionSpec]:
 
     get_plugin_manager().hook.register_actions(register=register)
     return found
+
+
+def fact(name: str) -> tuple[FactSpec, str | None] | None:
+    """The fact a rule names, with its argument (`days_with_label(blocked)`), or None when there is none."""
+    base, argument = split_fact_name(name)
+    spec = facts().get(base)
+    if spec is None or (argument is None) != (spec.parameter is None):
+        return None
+    return spec, argument
 
 
 def open_tracker(spec: str, options: dict[str, Any]) -> Tracker:

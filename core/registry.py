@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,8 @@ from typing import Any
 from .model import Issue
 
 FACT_TYPES = ("number", "string", "boolean", "list")
+# `days_with_label(blocked)`: a fact that takes one argument, written in parentheses after its name.
+_WITH_ARGUMENT = re.compile(r"^([a-z_][a-z0-9_]*)\(([^(){}]+)\)$")
 
 
 @dataclass(frozen=True)
@@ -22,10 +25,23 @@ class FactContext:
 
 @dataclass(frozen=True)
 class FactSpec:
+    """A fact rules can test. With `parameter` (what the argument is, such as "label"), rules name it with an
+    argument, `days_with_label(blocked)`, and `compute(issue, ctx, argument)` gets it."""
+
     name: str
     type: str
     description: str
-    compute: Callable[[Issue, FactContext], Any]
+    compute: Callable[..., Any]
+    parameter: str | None = None
+
+    def value(self, issue: Issue, ctx: FactContext, argument: str | None) -> Any:
+        return self.compute(issue, ctx) if self.parameter is None else self.compute(issue, ctx, argument)
+
+
+def split_fact_name(name: str) -> tuple[str, str | None]:
+    """`days_with_label(blocked)` → ("days_with_label", "blocked"); a plain name has no argument."""
+    match = _WITH_ARGUMENT.match(name)
+    return (match[1], match[2].strip()) if match else (name, None)
 
 
 @dataclass(frozen=True)

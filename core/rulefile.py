@@ -20,6 +20,7 @@ from . import plugins
 from .conditions import OPERATORS_BY_TYPE, AllOf, AnyOf, Condition, Not, Test, compiled_pattern
 from .facts import DEFAULT_SETTINGS
 from .model import TRACKER_ACTIONS
+from .registry import split_fact_name
 from .rules import LadderStep, Rule, RuleSet
 from .templates import referenced_names
 
@@ -197,6 +198,21 @@ def _suggest(name: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _fact_type(name: str) -> str | None:
+    found = plugins.fact(name)
+    return found[0].type if found else None
+
+
+def _suggest_fact(name: str) -> str:
+    base, argument = split_fact_name(name)
+    spec = plugins.facts().get(base)
+    if spec is not None and spec.parameter is not None and argument is None:
+        return f" ({base} takes a {spec.parameter}: write {base}(...))"
+    if spec is not None and spec.parameter is None and argument is not None:
+        return f" ({base} takes no argument)"
+    return _suggest(name, sorted(plugins.facts()))
+
+
 _PY_TYPES = {"number": (int, float), "string": (str,), "boolean": (bool,)}
 
 
@@ -210,12 +226,11 @@ class _RuleBuilder:
     """Checks one rule's meaning and turns it into a Rule; problems go to `errors`."""
 
     def __init__(self, source: Source, path: Path_, raw: dict[str, Any], settings: dict[str, Any],
-                 fact_types: dict[str, str], action_names: list[str]):
+                 action_names: list[str]):
         self.source = source
         self.path = path
         self.raw = raw
         self.settings = settings
-        self.fact_types = fact_types
         self.action_names = action_names
         self.errors: list[RuleError] = []
 
@@ -261,10 +276,10 @@ class _RuleBuilder:
         return ok
 
     def test(self, fact: str, spec: Any, path: Path_) -> Condition | None:
-        if fact not in self.fact_types:
-            self.fail(path, f"unknown fact {fact!r}{_suggest(fact, sorted(self.fact_types))}")
+        fact_type = _fact_type(fact)
+        if fact_type is None:
+            self.fail(path, f"unknown fact {fact!r}{_suggest_fact(fact)}")
             return None
-        fact_type = self.fact_types[fact]
         operators = spec if isinstance(spec, dict) and "setting" not in spec else {"eq": spec}
         tests: list[Condition] = []
         for op, raw_value in operators.items():
@@ -317,9 +332,8 @@ class _RuleBuilder:
                 self.fail(path, f"template placeholder {placeholder} is not a fact name; "
                                 "templates may only contain {{ fact_name }}")
             for name in names:
-                if name not in self.fact_types:
-                    self.fail(path, f"template references unknown fact {name!r}"
-                                    f"{_suggest(name, sorted(self.fact_types))}")
+                if _fact_type(name) is None:
+                    self.fail(path, f"template references unknown fact {name!r}{_suggest_fact(name)}")
         return kind, value
 
     def ladder(self) -> tuple[LadderStep, ...]:
@@ -385,7 +399,6 @@ def expand_paths(specs: list[str]) -> list[Path]:
 def load(specs: list[str]) -> RuleSet:
     """Load, check and merge rule files. Raises RuleFileErrors listing every problem found."""
     paths = expand_paths(specs)
-    fact_types = {name: spec.type for name, spec in plugins.facts().items()}
     action_names = sorted(set(TRACKER_ACTIONS) | set(plugins.actions()))
     errors: list[RuleError] = []
     sources: list[Source] = []
@@ -428,7 +441,7 @@ def load(specs: list[str]) -> RuleSet:
                                              f"rule {raw['id']!r} has no setting {name!r}"
                                              f"{_suggest(name, sorted(rule_settings))}"))
             rule_settings.update(override.get("settings", {}))
-            builder = _RuleBuilder(source, path, raw, rule_settings, fact_types, action_names)
+            builder = _RuleBuilder(source, path, raw, rule_settings, action_names)
             rule = builder.build()
             errors.extend(builder.errors)
             if rule is None or override.get("enabled", True) is False:

@@ -67,13 +67,15 @@ class Case:
 
 
 def _case_facts(case: Case) -> dict[str, Any]:
-    specs = plugins.facts()
     if "facts" in case.raw:
         given = case.raw["facts"] or {}
-        unknown = sorted(set(given) - set(specs))
+        unknown = sorted(name for name in given if plugins.fact(name) is None)
         if unknown:
             raise ValueError(f"unknown fact(s) {', '.join(unknown)}")
-        return {name: normalize(given.get(name), spec.type) for name, spec in specs.items()}
+        facts = {name: None for name, spec in plugins.facts().items() if spec.parameter is None}
+        for name, value in given.items():
+            facts[name] = normalize(value, plugins.fact(name)[0].type)
+        return facts
     return derive_facts(_issue_from_case(case), FactContext(now=case.now, settings=case.rules.settings))
 
 

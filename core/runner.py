@@ -44,10 +44,17 @@ class _WarningCollector(logging.Handler):
 
 
 def derive_facts(issue: Issue, ctx: FactContext, names: Collection[str] | None = None) -> dict[str, Any]:
-    """The registered facts for one issue (all, or just `names`), coerced to their declared types."""
-    specs = plugins.facts()
-    wanted = specs.items() if names is None else ((name, specs[name]) for name in names)
-    return {name: normalize(spec.compute(issue, ctx), spec.type) for name, spec in wanted}
+    """The registered facts for one issue (all that take no argument, or just `names`), coerced to their types."""
+    if names is None:
+        names = [name for name, spec in plugins.facts().items() if spec.parameter is None]
+    facts = {}
+    for name in names:
+        found = plugins.fact(name)
+        if found is None:
+            raise KeyError(f"unknown fact {name!r}")
+        spec, argument = found
+        facts[name] = normalize(spec.value(issue, ctx, argument), spec.type)
+    return facts
 
 
 def _priority(step: Step) -> tuple[int, int]:
@@ -141,7 +148,19 @@ class Runner:
                 self.tracker.narrow(self.rules.rules)
             for page in self.tracker.fetch(self.options.query, self.options.since):
                 self._page(page, plan)
-            self.tracker.close()
+        except BaseException:
+            self._release()
+            raise
         finally:
             steward_log.removeHandler(collector)
+        # A tracker that buffers its writes (the files board) saves them here: if that fails, it raises
+        # TrackerError and nothing of this run was written.
+        self.tracker.close()
         return plan
+
+    def _release(self) -> None:
+        """Close the tracker after a failed run without hiding the failure (the files board's lock is freed)."""
+        try:
+            self.tracker.close()
+        except Exception as error:  # the run's own error is the one to report
+            log.warning("closing the tracker after a failed run: %s", error)

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_NAME = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*$")
+_NAME = re.compile(r"^\s*([a-z_][a-z0-9_]*(?:\([^(){}]+\))?)\s*$")  # a fact, or a fact with its argument
 
 
 def referenced_names(template: str) -> tuple[list[str], list[str]]:

@@ -108,7 +108,7 @@ def test_streamed_json_is_the_plan_exactly(tmp_path):
     from steward.core.model import Plan
     from steward.core.runner import Runner, RunOptions
     from steward.core.timeutil import parse_time
-    from steward.plugins.files import FilesTracker
+    from steward.plugins.files.tracker import FilesTracker
 
     rules = rulefile.load(rulefile.default_specs())
     plan = Runner(FilesTracker(str(copy_board(tmp_path))), rules,

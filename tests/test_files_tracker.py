@@ -36,7 +36,7 @@ def test_apply_writes_comments_with_markers_and_labels_exactly_once(tmp_path):
     issue = next(i for i in _board(board)["issues"] if i["key"] == "OPS-101")
     steward_comments = [c for c in issue["comments"] if c["author"] == "steward"]
     assert len(steward_comments) == 1
-    marker = "<!-- steward:marker rule=unowned-exception level=1 at=2026-11-20T09:00:00Z -->"
+    marker = "<!-- steward:marker rule=unowned-exception level=1 at=2026-11-20T09:00:00Z added=needs-owner -->"
     assert marker in steward_comments[0]["body"]
     assert steward_comments[0]["body"].startswith("This exception has had no owner for 20 days.")
     assert issue["labels"] == ["exception", "operational", "needs-owner"]

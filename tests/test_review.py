@@ -336,7 +336,7 @@ def test_fit_cuts_at_a_line_with_a_note_and_respects_the_byte_limit():
 
 
 def test_runner_observer_sees_every_issue_with_its_findings_and_changes_nothing(tmp_path):
-    from steward.plugins.files import FilesTracker
+    from steward.plugins.files.tracker import FilesTracker
     rules = load(["pack:governance"])
     board = copy_board(tmp_path)
     seen = []
@@ -352,7 +352,7 @@ def test_runner_observer_sees_every_issue_with_its_findings_and_changes_nothing(
 
 def test_a_run_with_an_observer_does_not_narrow_what_the_tracker_reads(tmp_path):
     """Pushdown and field selection would hide issues and history from the report's measures."""
-    from steward.plugins.files import FilesTracker
+    from steward.plugins.files.tracker import FilesTracker
 
     class Narrowing(FilesTracker):
         narrowed: list = []

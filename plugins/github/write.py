@@ -20,7 +20,7 @@ import urllib.parse
 from datetime import datetime, timedelta, timezone
 
 from steward.core.errors import TrackerError
-from steward.core.markers import find_markers, format_changes, format_marker, step_changes, with_marker
+from steward.core.markers import find_markers, format_changes, format_marker, step_changes, step_marker, with_marker
 from steward.core.model import Issue, Marker, Step
 from steward.core.timeutil import format_time
 
@@ -45,7 +45,7 @@ def step_comment(step: Step, now: datetime) -> str | None:
     changes = step_changes(step)
     if changes:
         body = f"{body}\n\n{format_changes(changes)}"
-    return with_marker(body, Marker(rule=step.rule, level=step.level, at=now))
+    return with_marker(body, step_marker(step, now))
 
 
 class GitHubWriter:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from steward.core.errors import TrackerError
-from steward.core.markers import dedupe, footer, marker_to_json
+from steward.core.markers import dedupe, footer, marker_to_json, step_marker
 from steward.core.model import Issue, Marker, Step
 from steward.plugins.transport import Uncertain
 
@@ -25,7 +25,7 @@ log = logging.getLogger("steward.jira")
 
 
 def new_markers(steps: list[Step], now: datetime) -> list[Marker]:
-    return [Marker(step.rule, step.level, now) for step in steps if step.marks]
+    return [step_marker(step, now) for step in steps if step.marks]
 
 
 def marker_value(issue: Issue, new: list[Marker]) -> dict[str, Any]:

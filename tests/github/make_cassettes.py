@@ -35,7 +35,7 @@ OUT = HERE / "cassettes"
 API = "https://api.github.com"
 JSON_HEADERS = {"Content-Type": ["application/json; charset=utf-8"]}
 EVENT_NOW = "2019-05-20T12:00:00Z"  # for the write-path cassettes (issues_opened, updated 2019-05-15)
-MARKER = f"<!-- steward:marker rule=unclassified-work level=1 at={EVENT_NOW} -->"
+MARKER = f"<!-- steward:marker rule=unclassified-work level=1 at={EVENT_NOW} added=needs-classification -->"
 
 
 def event_now(payload: dict) -> str:
@@ -299,7 +299,8 @@ def make_events() -> None:
         read = issue_read(payload, webhook_timeline(name, payload))
         # Five days after its last update the issue carries no strategic/operational/tactical label, so the
         # default pack's `unclassified-work` fires: one label (created in the repository first) and one comment.
-        marker = f"<!-- steward:marker rule=unclassified-work level=1 at={event_now(payload)} -->"
+        marker = (f"<!-- steward:marker rule=unclassified-work level=1 at={event_now(payload)} "
+                  "added=needs-classification -->")
         write(f"event_{name}", [read, *label_writes(repo, number, "needs-classification"),
                                 comment_write(repo, number, marker=marker)],
               f"event mode for {path.name} (octokit/webhooks) at {event_now(payload)}")

@@ -96,7 +96,7 @@ def test_a_marked_step_without_a_comment_still_posts_its_marker(monkeypatch, fak
     monkeypatch.setattr(tracker.writer, "_add_label", lambda issue, label: None)
     only_label = Step("#3", "r-1", 2, "low", [Action("#3", "r-1", 2, "add_labels", ["x"])])
     tracker.apply(Issue(key="#3", extra={"number": 3}), [only_label], NOW)
-    assert len(sent) == 1 and "<!-- steward:marker rule=r-1 level=2 at=2019-05-20T12:00:00Z -->" in sent[0]
+    assert len(sent) == 1 and "<!-- steward:marker rule=r-1 level=2 at=2019-05-20T12:00:00Z added=x -->" in sent[0]
 
 
 def test_no_cassette_holds_a_token_or_authorization_header():

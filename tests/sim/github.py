@@ -752,7 +752,8 @@ def run_args(command: str = "apply", now: datetime = SIM_NOW, *extra: str) -> li
 
 
 def marker_text(rule: str, level: int, now: datetime = SIM_NOW) -> str:
-    return format_marker(Marker(rule=rule, level=level, at=now))
+    """The start of a step's marker: what follows (the labels it added) depends on the issue."""
+    return format_marker(Marker(rule=rule, level=level, at=now)).removesuffix(" -->")
 
 
 def problems_after_apply(sim: GitHubSim, report: dict[str, Any], now: datetime = SIM_NOW) -> list[str]:

@@ -1,7 +1,9 @@
 """The files tracker: a JSON board `{"issues": [...]}` read from and written back to disk.
 
-Used for the demo board, for exports and for offline rehearsals. Writes are atomic: the whole board
-is written to a temporary file beside it and renamed over it once, when the run closes.
+Used for the demo board, for exports and for offline rehearsals. A run holds an exclusive lock on the
+board from its read to its write, so two runs never interleave: the second reads what the first wrote.
+Writes are atomic, like a careful editor's: the whole board goes to a temporary file beside the real one
+(a symlink is followed), keeps its permissions, is synced and renamed over it once, when the run closes.
 """
 
 from __future__ import annotations
@@ -9,24 +11,26 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from steward.core.errors import TrackerError
-from steward.core.hookspecs import hookimpl
-from steward.core.ledger import settle
-from steward.core.markers import marker_to_json, markers_from_json, with_marker
-from steward.core.model import Change, Comment, Issue, Marker, Step
+from steward.core.ledger import Identity, settle
+from steward.core.markers import marker_to_json, markers_from_json, step_marker, with_marker
+from steward.core.model import Change, Comment, Issue, Step
 from steward.core.timeutil import format_time, tracker_time
 from steward.core.tracker import Tracker
+
+from .board import BoardLock, check_writable, read_board, write_board
 
 log = logging.getLogger("steward.files")
 
 PAGE_SIZE = 500
-STEWARD_AUTHOR = "steward"
+DEFAULT_AUTHOR = "steward"
+AUTHOR_ENV = "STEWARD_FILES_AUTHOR"  # who Steward writes as on the board
+LOCK_WAIT = 600.0  # seconds a run waits for another run's lock on the same board
 
 
 def _text(value: Any) -> str | None:
@@ -68,7 +72,7 @@ def _changes(raw: Any, key: str) -> list[Change]:
     return changes
 
 
-def issue_from_board(raw: dict[str, Any], board_name: str) -> Issue:
+def issue_from_board(raw: dict[str, Any], board_name: str, identity: Identity | None = None) -> Issue:
     key = str(raw["key"])
     issue = Issue(
         key=key,
@@ -91,7 +95,7 @@ def issue_from_board(raw: dict[str, Any], board_name: str) -> Issue:
         changes=_changes(raw.get("changes"), key),
         extra={k: v for k, v in raw.items() if k not in _MODEL_FIELDS},
     )
-    return settle(issue, None, stored=markers_from_json(raw.get("markers"), key))
+    return settle(issue, identity, stored=markers_from_json(raw.get("markers"), key))
 
 
 _MODEL_FIELDS = {"key", "url", "project", "title", "body", "type", "status", "status_category", "priority",
@@ -102,21 +106,23 @@ _MODEL_FIELDS = {"key", "url", "project", "title", "body", "type", "status", "st
 class FilesTracker(Tracker):
     name = "files"
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, author: str = DEFAULT_AUTHOR, lock_wait: float = LOCK_WAIT):
         if not path:
             raise TrackerError("--tracker files:PATH needs the path of a JSON board, e.g. files:examples/board.json")
         self.path = Path(path)
+        self.author = author
+        self.lock_wait = lock_wait
         self._board: dict[str, Any] | None = None
         self._by_key: dict[str, dict[str, Any]] = {}
         self._dirty = False
+        self._lock: BoardLock | None = None
 
-    def _load(self) -> dict[str, Any]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise TrackerError(f"board {self.path} does not exist") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise TrackerError(f"cannot read board {self.path}: {error}") from None
+    def identity(self) -> Identity:
+        return Identity.of(self.author)
+
+    def _load(self, text: str | None = None) -> dict[str, Any]:
+        if text is None:
+            text = read_board(self.path)
         try:
             board = json.loads(text)
         except json.JSONDecodeError as error:
@@ -127,13 +133,22 @@ class FilesTracker(Tracker):
         return board
 
     def fetch(self, query: str | None = None, since: datetime | None = None) -> Iterator[list[Issue]]:
-        self._board = self._load()
+        if query:
+            raise TrackerError("the files tracker reads the whole board: it takes no --query")
+        # Held until `close`: another run on this board waits, then reads what this one wrote.
+        self._lock = BoardLock(self.path, self.lock_wait)
+        try:
+            self._board = self._load(self._lock.acquire())
+        except BaseException:
+            self._lock.release()
+            raise
+        identity = self.identity()
         page: list[Issue] = []
         for index, raw in enumerate(self._board["issues"]):
             if not isinstance(raw, dict) or raw.get("key") in (None, ""):
                 log.warning("%s: skipping issue #%d: it has no `key`", self.path, index + 1)
                 continue
-            issue = issue_from_board(raw, self.path.name)
+            issue = issue_from_board(raw, self.path.name, identity)
             if issue.key in self._by_key:
                 log.warning("%s: skipping a second issue with key %s", self.path, issue.key)
                 continue
@@ -150,24 +165,25 @@ class FilesTracker(Tracker):
     def fetch_one(self, key: str) -> Issue | None:
         for raw in self._load()["issues"]:
             if isinstance(raw, dict) and str(raw.get("key")) == key:
-                return issue_from_board(raw, self.path.name)
+                return issue_from_board(raw, self.path.name, self.identity())
         return None
 
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
+        if not self._dirty:
+            check_writable(self.path)  # refuse now, before any step is reported as written
         raw = self._by_key[issue.key]
         for step in steps:
             for action in step.actions:
                 self._apply_action(raw, step, action.type, action.value, now)
             if step.marks:
-                raw.setdefault("markers", []).append(marker_to_json(Marker(step.rule, step.level, now)))
+                raw.setdefault("markers", []).append(marker_to_json(step_marker(step, now)))
         self._dirty = True
 
     def _apply_action(self, raw: dict[str, Any], step: Step, kind: str, value: Any, now: datetime) -> None:
         history: list[tuple[str, str | None, str | None]] = []
         if kind == "comment":
-            marker = Marker(rule=step.rule, level=step.level, at=now)
-            raw.setdefault("comments", []).append(
-                {"author": STEWARD_AUTHOR, "created": format_time(now), "body": with_marker(value, marker)})
+            body = with_marker(value, step_marker(step, now))
+            raw.setdefault("comments", []).append({"author": self.author, "created": format_time(now), "body": body})
         elif kind == "add_labels":
             labels = raw.setdefault("labels", [])
             added = [label for label in value if label not in labels]
@@ -185,27 +201,19 @@ class FilesTracker(Tracker):
             return
         for field, before, after in history:
             raw.setdefault("changes", []).append(
-                {"field": field, "from": before, "to": after, "author": STEWARD_AUTHOR, "at": format_time(now)})
+                {"field": field, "from": before, "to": after, "author": self.author, "at": format_time(now)})
         raw["updated"] = format_time(now)
 
     def close(self) -> None:
-        if not self._dirty or self._board is None:
-            return
-        directory = self.path.resolve().parent
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(self._board, out, indent=2, ensure_ascii=False)
-                out.write("\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        self._dirty = False
+            if self._dirty and self._board is not None:
+                write_board(self.path, self._board)
+                self._dirty = False
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
 
-@hookimpl
-def register_trackers(register):
-    register("files", lambda target, options: FilesTracker(target))
+def make_tracker(target: str, options: dict[str, Any]) -> FilesTracker:
+    return FilesTracker(target, os.environ.get(AUTHOR_ENV) or DEFAULT_AUTHOR)
