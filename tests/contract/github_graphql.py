@@ -41,8 +41,10 @@ def schema() -> GraphQLSchema:
     EnterpriseOwnerInfo; deprecated fields implementing non-deprecated interface fields), so the schema is
     taken as valid, as GitHub's server takes it."""
     built = build_schema(SCHEMA_FILE.read_text(encoding="utf-8"), assume_valid_sdl=True, assume_valid=True)
-    built.type_map["DateTime"].serialize = _date_time  # type: ignore[union-attr]
-    built.type_map["URI"].serialize = _uri  # type: ignore[union-attr]
+    for name, check in (("DateTime", _date_time), ("URI", _uri)):
+        scalar = built.type_map[name]
+        scalar.serialize = check  # type: ignore[union-attr]  # graphql-core 3.2 calls this one,
+        scalar.coerce_output_value = check  # type: ignore[union-attr]  # 3.3 this one
     return built
 
 
