@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from sim.jira import CLOUD, DATACENTER
 from sim.server import SimServer
 
 from contract import scenarios
 from contract.known import unlisted
-from contract.scenarios import CLOUD, DATACENTER, Checked
+from contract.scenarios import Checked
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -148,10 +147,6 @@ class Description:
         errors = sorted((_deepest(e) for e in validator.iter_errors(value)),
                         key=lambda e: list(map(str, e.absolute_path)))
         return [f"{_where(e.absolute_path)}{e.message[:300]}" for e in errors][:5]
-
-    @cached_property
-    def operations(self) -> list[str]:
-        return [f"{m.upper()} {t}" for t, item in self.document["paths"].items() for m in item if m != "parameters"]
 
 
 def _deepest(error: ValidationError) -> ValidationError:

@@ -19,7 +19,7 @@ from typing import Any
 
 from click.testing import CliRunner
 from sim import github as ghsim
-from sim.jira import CLOUD, DATACENTER, JiraSim, account_id, credentials
+from sim.jira import CLOUD, JiraSim, account_id, credentials
 from sim.server import Faults, SimServer, Violation
 
 from steward.cli import cli
@@ -152,5 +152,3 @@ class _GraphQLRecorder:
     def check_response(self, request: Any, response: Any) -> list[Violation]:
         return self.contract.check_response(request, response)
 
-
-__all__ = ["CLOUD", "DATACENTER", "Checked", "github", "jira"]

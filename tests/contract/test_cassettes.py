@@ -18,11 +18,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 from graphql import parse
+from sim.jira import CLOUD, DATACENTER
 from sim.server import Violation
 
 from contract import github_graphql
 from contract.known import KNOWN, present, unlisted
-from contract.scenarios import CLOUD, DATACENTER, Checked
+from contract.scenarios import Checked
 from contract.trackers import GRAPHQL, GitHubContract, JiraContract, decoded
 
 TESTS = Path(__file__).parents[1]
