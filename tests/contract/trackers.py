@@ -15,13 +15,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from sim.jira import CLOUD
 from sim.server import Request, Response, Violation
 
 from . import github_graphql
 from .openapi import Description
 
 HERE = Path(__file__).parent
-CLOUD, DATACENTER = "cloud", "datacenter"
 GRAPHQL = "POST /graphql"
 
 
