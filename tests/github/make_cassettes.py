@@ -117,7 +117,8 @@ def gql_comment(comment: dict) -> dict:
 def gql_issue(issue: dict, timeline: list[dict], *, has_next: bool = False, cursor: str = "T1") -> dict:
     milestone = issue.get("milestone")
     return {
-        "number": issue["number"], "url": issue["html_url"], "title": issue["title"], "body": issue.get("body"),
+        # GraphQL's Issue.body is `String!`: an issue without a body has "" there (REST and webhooks say null).
+        "number": issue["number"], "url": issue["html_url"], "title": issue["title"], "body": issue.get("body") or "",
         "state": issue["state"].upper(),
         "stateReason": issue["state_reason"].upper() if issue.get("state_reason") else None,
         "createdAt": issue["created_at"], "updatedAt": issue["updated_at"], "closedAt": issue.get("closed_at"),

@@ -222,6 +222,16 @@ def rest_user(login: str | None) -> dict[str, Any] | None:
             "type": "Bot" if login.endswith("-bot") else "User", "site_admin": False}
 
 
+def rest_viewer(login: str) -> dict[str, Any]:
+    """GET /user: the token's own user, with the profile fields GitHub adds for it (`private-user`)."""
+    created = stamp(SIM_NOW - timedelta(days=900))
+    return {**rest_user(login), "user_view_type": "private", "name": None, "company": None, "blog": "",
+            "location": None, "email": None, "hireable": None, "bio": None, "twitter_username": None,
+            "public_repos": 0, "public_gists": 0, "followers": 0, "following": 0, "created_at": created,
+            "updated_at": created, "private_gists": 0, "total_private_repos": 0, "owned_private_repos": 0,
+            "disk_usage": 0, "collaborators": 0, "two_factor_authentication": True}
+
+
 class GitHubSim:
     """The simulator App. State is read through `issue`, `comments`, `labels` and `snapshot`."""
 
@@ -350,7 +360,7 @@ class GitHubSim:
             return self._graphql(kind, _json(request) or {})
         _, parts = self._route(request)
         if kind == "rest_user":
-            return Response(200, rest_user(VIEWER))
+            return Response(200, rest_viewer(VIEWER))
         if kind == "rest_unknown" or (parts[1], parts[2]) != (self.owner, self.name):
             return _not_found()
         handler = getattr(self, f"_{kind}", None)
@@ -524,7 +534,7 @@ class GitHubSim:
             "author_association": "MEMBER",
             # Fields GitHub added after the 2022 vendor example the shape test compares with:
             "state_reason": issue.state_reason, "timeline_url": f"{url}/timeline",
-            "type": {"name": issue.issue_type} if issue.issue_type else None,
+            "type": _issue_type(issue.issue_type) if issue.issue_type else None,
             "performed_via_github_app": None,
         }
         item.update(issue.extra)
@@ -692,6 +702,14 @@ class GitHubSim:
                         state_reason=issue.state_reason if state == "closed" else None)
             issue.updated = self.clock
         return Response(200, self.rest_issue(issue))
+
+
+def _issue_type(name: str) -> dict[str, Any]:
+    """A repository's issue type as REST shows it (`issue-type` in GitHub's REST description)."""
+    ident = sum(ord(c) for c in name)
+    return {"id": ident, "node_id": base64.b64encode(f"IT_{ident}".encode()).decode(), "name": name,
+            "description": f"{name} issues", "color": "blue", "created_at": stamp(SIM_NOW - timedelta(days=400)),
+            "updated_at": stamp(SIM_NOW - timedelta(days=400)), "is_enabled": True}
 
 
 def _reactions(comment: dict[str, Any]) -> dict[str, Any]:

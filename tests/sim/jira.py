@@ -646,7 +646,8 @@ class JiraSim:
         keys = hits[start:start + size]
         fields = _field_set(params.get("fields", "id" if enhanced else "*navigable"))
         expand = "changelog" in params.get("expand", "")
-        properties = _csv(params.get("properties", ""))
+        # Data Center's classic search has no `properties` parameter (JRASERVER-62898): it is ignored there.
+        properties = _csv(params.get("properties", "")) if enhanced else []
         cap = CLOUD_CHANGELOG_CAP if self.cloud else None
         issues = [self.render(k, base, version, fields, cap, expand, properties) for k in keys]
         self.served += len(issues)

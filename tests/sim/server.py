@@ -4,6 +4,10 @@ A simulator is an `App`: it answers `handle(request)` with a `Response` and name
 ("search", "edit", ...), so tests and benchmarks can count requests by kind. The server adds what real
 trackers do to clients: latency, 429 with Retry-After, 5xx, connection resets, a write that lands but
 whose answer is lost, and answers slower than the client's timeout.
+
+A `Contract` may be attached: every request that arrives is checked against it (faulted ones included) and
+every answer the app gives (not the injected faults); what it finds is kept in `SimServer.violations`.
+Contracts check requests and answers against the vendor's own API description: tests/contract/.
 """
 
 from __future__ import annotations
@@ -54,6 +58,26 @@ class Response:
         return json.dumps(self.body).encode()
 
 
+@dataclass(frozen=True)
+class Violation:
+    """A request, or an answer, that the vendor's API description does not allow."""
+
+    operation: str  # such as "GET /rest/api/2/search": the described operation, or the raw path if none
+    side: str  # "request": the client sent it; "response": the simulator answered it
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.operation}: {self.message}"
+
+
+class Contract(Protocol):
+    def check_request(self, request: Request) -> list[Violation]:
+        """What is wrong with this request (empty: nothing)."""
+
+    def check_response(self, request: Request, response: Response) -> list[Violation]:
+        """What is wrong with this answer to this request."""
+
+
 class App(Protocol):
     def kind(self, request: Request) -> str:
         """A short name for what the request does, such as "search" or "edit"."""
@@ -102,8 +126,10 @@ class SimServer:
     """Runs an App on 127.0.0.1 in a background thread. Use as a context manager; `url` is the base URL."""
 
     def __init__(self, app: App, *, latency: float = 0.0, faults: Faults | None = None,
-                 after: Callable[[str], None] | None = None):
+                 after: Callable[[str], None] | None = None, contract: Contract | None = None):
         self.app = app
+        self.contract = contract
+        self.violations: list[Violation] = []
         self.after = after  # called with the request's kind once it is handled: kill tests use it
         self.latency = latency
         self.faults = faults or Faults()
@@ -141,6 +167,8 @@ class SimServer:
     def serve(self, request: Request) -> tuple[str | None, Response | None]:
         """Count, inject a fault or answer. Returns (fault, response); no response means drop the connection."""
         kind = self.app.kind(request)
+        if self.contract is not None:
+            self._record(self.contract.check_request(request))
         with self.lock:
             self.counts[kind] += 1
             fault = self.faults.pick(kind)
@@ -160,11 +188,19 @@ class SimServer:
             return fault, None
         with self.lock:
             response = self.app.handle(request)
+        if self.contract is not None:
+            self._record(self.contract.check_response(request, response))
         if self.after is not None:
             self.after(kind)
         if fault == "lost_response":
             return fault, None
         return None, response
+
+
+    def _record(self, found: list[Violation]) -> None:
+        if found:
+            with self.lock:
+                self.violations.extend(found)
 
 
 def _handler_for(sim: SimServer) -> type[BaseHTTPRequestHandler]:
