@@ -192,3 +192,28 @@ def systemd_verify(units: dict[str, str], tmp_path: Path) -> str:
                             timeout=60)
     noise = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     return "" if result.returncode == 0 and not noise else "\n".join(noise) or f"exit {result.returncode}"
+
+
+# ---------------------------------------------------------------- logrotate
+
+LOGROTATE = shutil.which("logrotate") or ("/usr/sbin/logrotate" if os.path.exists("/usr/sbin/logrotate") else None)
+
+
+def logrotate_force(text: str, tmp_path: Path) -> tuple[str, list[str]]:
+    """Rotate a log once with the snippet (forced), its /var/log/steward/ moved into tmp_path and its user
+    made the current one. Returns logrotate's complaints and the files left in the log directory."""
+    import getpass
+    import grp
+
+    logs = tmp_path / "log"
+    logs.mkdir()
+    (logs / "steward.log").write_text("one run\n")
+    user, group = getpass.getuser(), grp.getgrgid(os.getgid()).gr_name
+    config = tmp_path / "logrotate.conf"
+    config.write_text(text.replace("/var/log/steward/", f"{logs}/").replace("steward steward", f"{user} {group}"))
+    result = subprocess.run([LOGROTATE, "-f", "-s", str(tmp_path / "state"), str(config)], capture_output=True,
+                            text=True, timeout=60)
+    complaints = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error")]
+    if result.returncode:
+        complaints.append(f"exit {result.returncode}")
+    return "\n".join(complaints), sorted(p.name for p in logs.iterdir())

@@ -10,10 +10,12 @@ import time
 import pytest
 import yaml
 from copypaste import (
+    LOGROTATE,
     SYSTEMD_ANALYZE,
     CronSandbox,
     cron_entries,
     github_schema_errors,
+    logrotate_force,
     shell_syntax_errors,
     systemd_verify,
     unit_sections,
@@ -179,7 +181,16 @@ def test_jira_units_env_file_and_logrotate(repo, tmp_path_factory):
     logrotate = (folder / "steward.logrotate").read_text()
     assert "/var/log/steward/*.log {" in logrotate and "su steward steward" in logrotate
     assert "/var/log/steward/steward.log" in (folder / "steward.cron").read_text()
-    if SYSTEMD_ANALYZE is None:
-        pytest.skip("systemd-analyze is not installed: the units were parsed, not verified")
-    units = {name: (folder / name).read_text() for name in ("steward-jira.service", "steward-jira.timer")}
-    assert systemd_verify(units, tmp_path_factory.mktemp("units")) == ""
+    skipped = []
+    if LOGROTATE:
+        complaints, left = logrotate_force(logrotate, tmp_path_factory.mktemp("logrotate"))
+        assert complaints == "" and left == ["steward.log", "steward.log.1"], (complaints, left)
+    else:
+        skipped.append("logrotate is not installed: the snippet was read, not run")
+    if SYSTEMD_ANALYZE:
+        units = {name: (folder / name).read_text() for name in ("steward-jira.service", "steward-jira.timer")}
+        assert systemd_verify(units, tmp_path_factory.mktemp("units")) == ""
+    else:
+        skipped.append("systemd-analyze is not installed: the units were parsed, not verified")
+    if skipped:
+        pytest.skip("; ".join(skipped))
