@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .core import explanation, plugins, report, ruledocs, rulefile, ruletests
+from .core import explanation, plugins, report, ruledocs, rulefile, ruletests, scaffold
 from .core.errors import EXIT_USAGE, StewardError, UsageError, run_exit_code
 from .core.history import History, HistoryError
 from .core.model import Plan
@@ -194,6 +194,27 @@ def check(paths: tuple[str, ...]) -> None:
 def schema() -> None:
     """Print the rule-file JSON Schema (for editors and yaml-language-server)."""
     click.echo(json.dumps(rulefile.schema(), indent=2))
+
+
+@cli.command("init")
+@click.argument("kind", type=click.Choice(scaffold.KINDS))
+@click.option("--action", default=scaffold.DEFAULT_ACTION, show_default=True, metavar="OWNER/REPO@REF",
+              help="github: the Steward action the workflow uses.")
+def init(kind: str, action: str) -> None:
+    """Write starter files for KIND into the current directory; an existing file is never overwritten.
+
+    Rules that extend the default pack and their tests, plus the workflow (github), the cron line, systemd
+    units, env file and log rotation (jira), or a starter board (files).
+    """
+    try:
+        written = scaffold.scaffold(kind, Path.cwd(), action)
+    except OSError as error:
+        raise UsageError(f"cannot write {error.filename}: {error.strerror or error}") from None
+    for item in written:
+        click.echo(f"skipped {item.path} (it exists; left as it is)" if item.skipped else f"wrote   {item.path}")
+    click.echo("next:")
+    for line in scaffold.next_steps(kind, action):
+        click.echo(f"  {line}")
 
 
 @cli.command("test")

@@ -25,7 +25,7 @@ from .conditions import explain_inline, normalize
 from .engine import Engine
 from .model import Issue
 from .registry import FactContext
-from .rulefile import RuleError, RuleFileErrors, Source, load, parse_yaml
+from .rulefile import PACK_PREFIX, RuleError, RuleFileErrors, Source, load, parse_yaml
 from .rules import RuleSet
 from .runner import Runner, RunOptions, derive_facts
 from .timeutil import format_time, parse_time
@@ -172,7 +172,9 @@ def _rules_for(tests_path: Path, source: Source) -> RuleSet:
     if named is None:
         specs = [str(tests_path.with_name(tests_path.name[: -len(TESTS_SUFFIX)] + ".yml"))]
     else:
-        specs = [str(tests_path.parent / n) for n in (named if isinstance(named, list) else [named])]
+        # File names are relative to the tests file; pack:NAME (a file extending a pack) stays as it is.
+        specs = [n if str(n).startswith(PACK_PREFIX) else str(tests_path.parent / n)
+                 for n in (named if isinstance(named, list) else [named])]
     return load(specs)
 
 

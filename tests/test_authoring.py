@@ -45,11 +45,11 @@ def test_explain_unknown_issue_or_rule_exits_2():
 
 
 @pytest.mark.parametrize("rule, issue", sorted(EXAMPLES.items()))
-def test_the_readme_shows_current_explain_output_for_every_default_rule(rule, issue):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_rule_docs_show_current_explain_output_for_every_default_rule(rule, issue):
+    readme = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     command = f"steward explain --tracker files:examples/board.json --now {DEMO_NOW} --rule {rule} {issue}"
     block = re.search(re.escape(f"$ {command}") + r"\n(.*?)```", readme, re.DOTALL)
-    assert block, f"README lacks the explain example for {rule}"
+    assert block, f"docs/rules.md lacks the explain example for {rule}"
     assert block.group(1).strip() == explain(rule, issue).strip()
 
 

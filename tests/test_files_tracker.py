@@ -40,7 +40,8 @@ def test_apply_writes_comments_with_markers_and_labels_exactly_once(tmp_path):
     assert marker in steward_comments[0]["body"]
     assert steward_comments[0]["body"].startswith("This exception has had no owner for 20 days.")
     assert issue["labels"] == ["exception", "operational", "needs-owner"]
-    assert issue["markers"] == [{"rule": "unowned-exception", "level": 1, "at": "2026-11-20T09:00:00Z"}]
+    assert issue["markers"] == [{"rule": "unowned-exception", "level": 1, "at": "2026-11-20T09:00:00Z",
+                                 "added": ["needs-owner"]}]
 
 
 def test_advancing_now_by_after_days_plans_exactly_the_next_step(tmp_path):

@@ -84,7 +84,7 @@ def test_rule_types_are_a_leaf_and_the_loader_serves_only_the_command_line_and_r
                              "steward.core.conditions.Not", "steward.core.conditions.facts_in",
                              "steward.core.templates.referenced_names"}, rules_imports
     loaders = sorted(name for name, modules in _imports_of("steward.core.rulefile").items() if modules)
-    assert loaders == ["cli.py", "core/ruletests.py", "plugins/github/event.py"]
+    assert loaders == ["cli.py", "core/ruletests.py", "core/scaffold.py", "plugins/github/event.py"]
 
 
 @pytest.mark.parametrize("path", PRODUCT, ids=_name)

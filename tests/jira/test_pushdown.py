@@ -16,6 +16,7 @@ from steward.core import rulefile
 from steward.core.conditions import AllOf, AnyOf, Not
 from steward.core.conditions import Test as Cond
 from steward.core.runner import Runner, RunOptions
+from steward.core.timeutil import parse_time
 from steward.plugins.jira.pushdown import FIELDS, combine_jql, jql_for, pushdown_clause, read_needs
 from steward.plugins.jira.tracker import JiraTracker
 
@@ -108,7 +109,7 @@ def evaluate(jql: str, raw: dict) -> bool:
         if field == "project":
             return value(operand) == raw["key"].split("-")[0].lower(), i + 3
         if field == "created":
-            created = datetime.fromisoformat(fields["created"].replace("+0800", "+08:00"))
+            created = parse_time(fields["created"])  # Jira's +0800 offsets; Python 3.10's fromisoformat refuses them
             return created <= NOW - timedelta(days=int(operand[1:-1])), i + 3
         actual = {category} if field == "statusCategory" else labels
         hit = value(operand) in actual

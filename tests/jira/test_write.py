@@ -53,7 +53,7 @@ def test_every_write_shape_costs_one_request_per_issue(make_tracker, sent):
     assert "Steward · rule unowned-exception · step 1" in comment["add"]["body"]
     assert first["properties"] == [{"key": "steward.markers", "value": {"markers": [
         {"rule": "stale", "level": 1, "at": "2026-11-01T00:00:00Z"},
-        {"rule": "unowned-exception", "level": 1, "at": "2026-11-21T09:00:00Z"}]}}]
+        {"rule": "unowned-exception", "level": 1, "at": "2026-11-21T09:00:00Z", "added": ["needs-owner"]}]}}]
     second = edits[1][3]
     assert second == {"update": {"labels": [{"remove": "needs-owner"}]}}  # level 0: no marker, no comment
     third = edits[2][3]
@@ -79,7 +79,7 @@ def test_data_center_writes_the_marker_property_in_the_same_single_request(make_
     assert edit[1] == f"{DC}/rest/api/2/issue/TST-1"
     assert edit[3]["fields"] == {"assignee": {"name": "admin"}}
     assert edit[3]["properties"] == [{"key": "steward.markers", "value": {"markers": [
-        {"rule": "unowned", "level": 1, "at": "2026-11-21T09:00:00Z"}]}}]
+        {"rule": "unowned", "level": 1, "at": "2026-11-21T09:00:00Z", "added": []}]}}]
 
 
 def unowned_step():
