@@ -123,7 +123,7 @@ def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, fmt, max_a
         _record(store, review, mode, tracker_spec, query)
     for line in report.render_lines(plan, rules, now, mode, fmt):
         click.echo(line)
-    sys.exit(run_exit_code(len(plan.findings), fail_on_findings))
+    sys.exit(run_exit_code(plan, fail_on_findings))
 
 
 @click.group(cls=StewardGroup)

@@ -6,9 +6,12 @@ the code, never a traceback. Messages never carry a credential.
 
 from __future__ import annotations
 
+from .model import Plan
+
 EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
+EXIT_FINDINGS = 1  # findings under --fail-on-findings, or failing rule tests
+EXIT_USAGE = 2  # nothing was written: bad usage or rule file, or a tracker that failed before any write
+EXIT_PARTIAL = 3  # some steps were written and some failed or were refused
 
 
 class StewardError(Exception):
@@ -25,6 +28,9 @@ class TrackerError(StewardError):
     """A tracker problem a user can act on: the message says what and how, never a credential."""
 
 
-def run_exit_code(findings: int, fail_on_findings: bool) -> int:
-    """The exit code of a finished run: 1 with findings under --fail-on-findings, else 0."""
-    return EXIT_FINDINGS if fail_on_findings and findings else EXIT_OK
+def run_exit_code(plan: Plan, fail_on_findings: bool) -> int:
+    """The exit code of a finished run: failed writes first (3 when others landed, 2 when none did), then
+    findings under --fail-on-findings (1), else 0."""
+    if plan.failed:
+        return EXIT_PARTIAL if plan.steps else EXIT_USAGE
+    return EXIT_FINDINGS if fail_on_findings and plan.findings else EXIT_OK

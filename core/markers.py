@@ -13,18 +13,19 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .model import Marker, Step
+from .model import TRACKER_ACTIONS, Marker, Step
 from .timeutil import format_time, parse_time
 
 log = logging.getLogger("steward.markers")
 
 _MARKER = re.compile(
     r"<!--\s*steward:marker\s+rule=(?P<rule>[a-z0-9][a-z0-9-]*)\s+level=(?P<level>\d+)"
-    r"\s+at=(?P<at>\S+)(?:\s+added=(?P<added>\S*))?\s*-->"
+    r"\s+at=(?P<at>\S+)(?:\s+added=(?P<added>\S*))?(?:\s+pending=(?P<pending>\S*))?\s*-->"
 )
 _FOOTER = re.compile(r"Steward\s*·\s*rule\s+(?P<rule>[a-z0-9][a-z0-9-]*)\s*·\s*step\s+(?P<level>\d+)"
                      r"(?:\s*·\s*(?:labels added: (?P<added>[^_\n]*)|(?P<none>no labels added)))?")
@@ -37,14 +38,22 @@ TARGET_STATES = {"open": "open", "reopened": "open", "closed": "closed", "comple
 
 def step_marker(step: Step, now: datetime) -> Marker:
     """The marker of a step taken at `now`, with the labels it adds (the planner keeps only labels that were
-    not on the issue already, so these are exactly the labels clean-up may take back)."""
+    not on the issue already, so these are exactly the labels clean-up may take back) and the actions Steward
+    itself runs after the tracker write (pending until recorded as done)."""
     added = [label for action in step.actions if action.type == "add_labels" for label in action.value]
-    return Marker(step.rule, step.level, now, tuple(dict.fromkeys(added)))
+    pending = [action.type for action in step.actions if action.type not in TRACKER_ACTIONS]
+    return Marker(step.rule, step.level, now, tuple(dict.fromkeys(added)), tuple(dict.fromkeys(pending)))
+
+
+def _names(values: tuple[str, ...]) -> str:
+    return ",".join(quote(value, safe="") for value in values)
 
 
 def format_marker(marker: Marker) -> str:
-    added = "" if marker.added is None else f" added={','.join(quote(label, safe='') for label in marker.added)}"
-    return f"<!-- steward:marker rule={marker.rule} level={marker.level} at={format_time(marker.at)}{added} -->"
+    added = "" if marker.added is None else f" added={_names(marker.added)}"
+    pending = f" pending={_names(marker.pending)}" if marker.pending else ""
+    return (f"<!-- steward:marker rule={marker.rule} level={marker.level} at={format_time(marker.at)}"
+            f"{added}{pending} -->")
 
 
 def with_marker(body: str, marker: Marker) -> str:
@@ -69,8 +78,9 @@ def find_markers(text: str | None, created: datetime | None = None) -> list[Mark
             at = parse_time(match["at"])
         except ValueError:
             continue
-        added = None if match["added"] is None else tuple(unquote(a) for a in match["added"].split(",") if a)
-        found.append(Marker(rule=match["rule"], level=int(match["level"]), at=at, added=added))
+        added = None if match["added"] is None else _unnames(match["added"])
+        found.append(Marker(rule=match["rule"], level=int(match["level"]), at=at, added=added,
+                            pending=_unnames(match["pending"] or "")))
     if created is not None:
         for match in _FOOTER.finditer(text or ""):
             # Jira labels hold no spaces or commas; a footer without the labels part predates the record.
@@ -78,6 +88,10 @@ def find_markers(text: str | None, created: datetime | None = None) -> list[Mark
                 else () if match["none"] else None
             found.append(Marker(match["rule"], int(match["level"]), created, added))
     return found
+
+
+def _unnames(text: str) -> tuple[str, ...]:
+    return tuple(unquote(name) for name in text.split(",") if name)
 
 
 def latest_by_rule(markers: list[Marker]) -> dict[str, Marker]:
@@ -91,12 +105,18 @@ def latest_by_rule(markers: list[Marker]) -> dict[str, Marker]:
 
 
 def dedupe(markers: list[Marker]) -> list[Marker]:
-    """One marker per (rule, level), the earliest, in time order."""
+    """One marker per (rule, level), the earliest, in time order. Two records of one step (a comment and a
+    stored copy) agree on what is still pending only where both say so: the later record of a done action wins."""
     seen: dict[tuple[str, int], Marker] = {}
     for marker in markers:
         key = (marker.rule, marker.level)
-        if key not in seen or marker.at < seen[key].at:
+        kept = seen.get(key)
+        if kept is None:
             seen[key] = marker
+            continue
+        first = marker if marker.at < kept.at else kept
+        pending = tuple(p for p in first.pending if p in marker.pending and p in kept.pending)
+        seen[key] = replace(first, pending=pending)
     return sorted(seen.values(), key=lambda m: (m.at, m.rule, m.level))
 
 
@@ -104,6 +124,8 @@ def marker_to_json(marker: Marker) -> dict[str, Any]:
     data: dict[str, Any] = {"rule": marker.rule, "level": marker.level, "at": format_time(marker.at)}
     if marker.added is not None:
         data["added"] = list(marker.added)
+    if marker.pending:
+        data["pending"] = list(marker.pending)
     return data
 
 
@@ -112,11 +134,12 @@ def markers_from_json(items: Any, key: str) -> list[Marker]:
     markers = []
     for item in items if isinstance(items, list) else []:
         try:
-            added = item.get("added")
-            if added is not None and not (isinstance(added, list) and all(isinstance(a, str) for a in added)):
-                raise ValueError("added must be a list of label names")
+            added, pending = item.get("added"), item.get("pending", [])
+            for value in (added or [], pending):
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise ValueError("added and pending must be lists of names")
             markers.append(Marker(rule=str(item["rule"]), level=int(item["level"]), at=parse_time(item["at"]),
-                                  added=None if added is None else tuple(added)))
+                                  added=None if added is None else tuple(added), pending=tuple(pending)))
         except (KeyError, TypeError, ValueError, OverflowError, OSError, AttributeError):
             log.warning("%s: ignoring a malformed marker %r", key, item)
     return markers

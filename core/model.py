@@ -40,13 +40,16 @@ class Marker:
     """A step Steward already took on an issue: rule id, ladder level (1 = first step), when.
 
     `added` is the labels the step put on the issue that were not there before it (so clean-up takes back
-    only those); None on markers written before Steward recorded it.
+    only those); None on markers written before Steward recorded it. `pending` names the step's own actions
+    (a plugin's action, a notification) that had not run yet when the marker was written: they run after the
+    tracker write and are then recorded as done, so each runs once even if a run dies in between.
     """
 
     rule: str
     level: int
     at: datetime
     added: tuple[str, ...] | None = None
+    pending: tuple[str, ...] = ()
 
 
 @dataclass
@@ -103,24 +106,30 @@ class Action:
 
 @dataclass
 class Step:
-    """The actions of one ladder level of one rule on one issue: written together, marked once."""
+    """The actions of one ladder level of one rule on one issue: written together, marked once.
+
+    A step that `resumes` an earlier one runs only the actions its marker still lists as pending: its
+    comment and labels are on the tracker already.
+    """
 
     issue: str
     rule: str
     level: int
     severity: str
     actions: list[Action]
+    resumes: bool = False
 
     @property
     def marks(self) -> bool:
-        return self.level > 0
+        return self.level > 0 and not self.resumes
 
 
 @dataclass
 class Plan:
     findings: list[Finding] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
-    deferred: list[Step] = field(default_factory=list)
+    deferred: list[Step] = field(default_factory=list)  # left for a later run by --max-actions
+    failed: list[Step] = field(default_factory=list)  # the tracker refused or failed them: not written
     warnings: list[str] = field(default_factory=list)
     issues_seen: int = 0
 
@@ -130,5 +139,6 @@ class Plan:
             "findings": [finding_json(f) for f in self.findings],
             "actions": [a.to_json() for s in self.steps for a in s.actions],
             "deferred": [a.to_json() for s in self.deferred for a in s.actions],
+            "failed": [a.to_json() for s in self.failed for a in s.actions],
             "warnings": list(self.warnings),
         }

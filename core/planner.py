@@ -7,7 +7,7 @@ from typing import Any
 
 from .conditions import holds
 from .markers import latest_by_rule
-from .model import Action, Finding, Issue, Step
+from .model import Action, Finding, Issue, Marker, Step
 from .rules import LadderStep, Rule
 from .templates import render
 
@@ -37,6 +37,17 @@ def _step(issue: Issue, rule: Rule, ladder_step: LadderStep, facts: dict[str, An
                for kind, value in ladder_step.actions]
     return Step(issue=issue.key, rule=rule.id, level=ladder_step.level, severity=rule.severity,
                 actions=[a for a in actions if a is not None])
+
+
+def _resume(issue: Issue, rule: Rule | None, marker: Marker, facts: dict[str, Any]) -> Step | None:
+    """A step whose tracker write landed but whose own actions (a plugin's, a notification) did not all run:
+    only those run again, rendered with the issue's facts now."""
+    if rule is None or not 0 < marker.level <= len(rule.steps):
+        return None
+    actions = [_render_action(issue, rule, marker.level, kind, value, facts)
+               for kind, value in rule.steps[marker.level - 1].actions if kind in marker.pending]
+    return Step(issue=issue.key, rule=rule.id, level=marker.level, severity=rule.severity,
+                actions=[a for a in actions if a is not None], resumes=True)
 
 
 def next_step_due(rule: Rule, issue: Issue) -> tuple[LadderStep | None, datetime | None]:
@@ -71,7 +82,8 @@ def finding(issue: Issue, rule: Rule, facts: dict[str, Any], fact_names: list[st
 
 def plan_issue(issue: Issue, facts: dict[str, Any], firing: list[Rule], known: dict[str, Rule],
                now: datetime) -> list[Step]:
-    steps: list[Step] = []
+    steps: list[Step] = [resume for marker in issue.markers if marker.pending
+                         for resume in [_resume(issue, known.get(marker.rule), marker, facts)] if resume]
     firing_ids = {rule.id for rule in firing}
     for rule in firing:
         ladder_step, due = next_step_due(rule, issue)

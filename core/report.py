@@ -61,8 +61,9 @@ def text_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
     titles = {rule.id: rule.title for rule in rules.rules}
     steps = _steps_by_finding(plan)
     verb = "written" if mode == "apply" else "planned"
+    failed = f", {len(plan.failed)} failed" if plan.failed else ""
     yield (f"Steward {mode} at {format_time(now)}: {plan.issues_seen} issues, {len(plan.findings)} findings, "
-           f"{len(plan.steps)} steps {verb}, {len(plan.deferred)} deferred")
+           f"{len(plan.steps)} steps {verb}, {len(plan.deferred)} deferred{failed}")
     yield ""
     for item in _sorted_findings(plan):
         yield f"{item.issue}  {item.rule}  [{item.severity}]  {titles.get(item.rule, '')}"
@@ -81,6 +82,10 @@ def text_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
         yield ""
         yield f"Deferred by --max-actions ({len(plan.deferred)} steps, taken on a later run):"
         yield from (f"    {s.issue}  {s.rule}  {_step_text(s)}" for s in plan.deferred)
+    if plan.failed:
+        yield ""
+        yield f"Not written: the tracker refused or failed ({len(plan.failed)} steps, tried again on the next run):"
+        yield from (f"    {s.issue}  {s.rule}  {_step_text(s)}" for s in plan.failed)
     if plan.warnings:
         yield ""
         yield f"Warnings ({len(plan.warnings)}):"
@@ -92,8 +97,9 @@ def markdown_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
     steps = _steps_by_finding(plan)
     yield f"## Steward {mode}"
     yield ""
+    failed = f", **{len(plan.failed)} failed**" if plan.failed else ""
     yield (f"{plan.issues_seen} issues checked at {format_time(now)}: **{len(plan.findings)} findings**, "
-           f"{len(plan.steps)} steps, {len(plan.deferred)} deferred.")
+           f"{len(plan.steps)} steps, {len(plan.deferred)} deferred{failed}.")
     yield ""
     if plan.findings:
         yield "| Issue | Rule | Severity | Why | Action |"
@@ -106,6 +112,9 @@ def markdown_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
     if plan.deferred:
         yield ""
         yield f"**Deferred by --max-actions:** {len(plan.deferred)} steps."
+    if plan.failed:
+        yield ""
+        yield f"**Not written (the tracker refused or failed):** {len(plan.failed)} steps; see the warnings."
     if plan.warnings:
         yield from ["", "<details><summary>Warnings</summary>", ""]
         yield from (f"- {w}" for w in plan.warnings)
@@ -129,6 +138,7 @@ def json_lines(plan: Plan) -> Iterator[str]:
     yield from items("findings", (finding_json(f) for f in plan.findings))
     yield from items("actions", (a.to_json() for s in plan.steps for a in s.actions))
     yield from items("deferred", (a.to_json() for s in plan.deferred for a in s.actions))
+    yield from items("failed", (a.to_json() for s in plan.failed for a in s.actions))
     yield from items("warnings", plan.warnings, last=True)
     yield "}"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from . import plugins
 from .conditions import facts_in, normalize
 from .engine import Engine
 from .errors import TrackerError
+from .markers import step_marker
 from .model import SEVERITIES, Finding, Issue, Plan, Step
 from .planner import finding, plan_issue
 from .registry import FactContext
@@ -119,22 +120,75 @@ class Runner:
             self._apply(taken, plan)
 
     def _apply(self, taken: dict[str, tuple[Issue, list[Step]]], plan: Plan) -> None:
-        custom = plugins.actions()
-        for issue, steps in taken.values():
-            try:
-                for step in steps:
-                    for action in step.actions:
-                        if action.type in custom:
-                            custom[action.type].run(issue, action.value)
-                self.tracker.apply(issue, steps, self.options.now)
-            except TrackerError as error:
-                log.warning("%s: deferred %d step(s): %s", issue.key, len(steps), error)
-                for step in steps:
-                    plan.steps.remove(step)
-                    plan.deferred.append(step)
-                continue
+        """Write a page's steps: re-check what another run may have written since the read, write, run
+        Steward's own actions after the tracker write landed, then reconcile a step two runs wrote at once."""
+        if not taken:
+            return
+        fresh = self.tracker.recheck([issue for issue, _ in taken.values()])
+        written: list[tuple[Issue, list[Step]]] = []
+        for key, (issue, steps) in taken.items():
+            issue = fresh.get(key, issue)
+            steps = self._still_due(issue, steps, plan)
+            writes = [step for step in steps if not step.resumes]
+            if writes:
+                try:
+                    self.tracker.apply(issue, writes, self.options.now)
+                    written.append((issue, writes))
+                except TrackerError as error:
+                    log.warning("%s: %d step(s) not written: %s", issue.key, len(writes), error)
+                    for step in writes:
+                        plan.steps.remove(step)
+                        plan.failed.append(step)
+                    steps = [step for step in steps if step.resumes]
+            self._run_own_actions(issue, steps)
             if self.progress:
                 self.progress(len(plan.steps), plan.issues_seen)
+        for step in self.tracker.reconcile(written, self.options.now):
+            log.warning("%s: another Steward run wrote %s step %d at the same moment; its copy was kept and "
+                        "this run's removed", step.issue, step.rule, step.level)
+            plan.steps.remove(step)
+
+    def _still_due(self, issue: Issue, steps: list[Step], plan: Plan) -> list[Step]:
+        """The steps the re-read issue still needs: one another run took meanwhile is not this run's write."""
+        taken = {(m.rule, m.level): m for m in issue.markers}
+        due = []
+        for step in steps:
+            marker = taken.get((step.rule, step.level))
+            if step.marks and marker is not None:
+                log.warning("%s: another Steward run took %s step %d since this run read the issue; not "
+                            "written again", issue.key, step.rule, step.level)
+                plan.steps.remove(step)
+            elif step.resumes and (marker is None or not marker.pending):
+                plan.steps.remove(step)  # another run finished its actions meanwhile
+            else:
+                due.append(step)
+        return due
+
+    def _run_own_actions(self, issue: Issue, steps: list[Step]) -> None:
+        """Steward's own actions (a plugin's, a notification) run once the tracker holds the step's marker,
+        and are recorded as done one by one: a run that dies in between leaves them pending, not lost."""
+        custom = plugins.actions()
+        markers = {(m.rule, m.level): m for m in issue.markers}
+        for step in steps:
+            actions = [a for a in step.actions if a.type in custom]
+            if not actions:
+                continue
+            marker = markers.get((step.rule, step.level)) if step.resumes else step_marker(step, self.options.now)
+            if marker is None:
+                continue
+            for action in actions:
+                try:
+                    log.info("%s: %s", issue.key, custom[action.type].run(issue, action.value))
+                except TrackerError as error:
+                    log.warning("%s: %s of %s step %d did not run (%s); it runs on the next apply", issue.key,
+                                action.type, step.rule, step.level, error)
+                    continue
+                marker = replace(marker, pending=tuple(p for p in marker.pending if p != action.type))
+                try:
+                    self.tracker.record_done(issue, marker)
+                except TrackerError as error:
+                    log.warning("%s: %s ran, but could not be recorded (%s): it may run again", issue.key,
+                                action.type, error)
 
     def run(self) -> Plan:
         plan = Plan()

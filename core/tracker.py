@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+from .errors import TrackerError
 from .ledger import Identity
-from .model import Issue, Step
+from .model import Issue, Marker, Step
 from .rules import Rule
 
 
@@ -45,6 +46,24 @@ class Tracker:
         """Write one issue's steps (comments with their markers, labels, assignee, status) or raise
         TrackerError; a step is either written whole or reported as not written."""
         raise NotImplementedError
+
+    def recheck(self, issues: list[Issue]) -> dict[str, Issue]:
+        """Just before writing: these issues as they are now, by key, with a fresh ledger, so that a step
+        another run took since the read is not taken again. Default: none (a tracker that locks the run out,
+        like the files board, needs no re-check)."""
+        return {}
+
+    def reconcile(self, written: list[tuple[Issue, list[Step]]], now: datetime) -> list[Step]:
+        """After writing: where another run wrote the same step at the same moment, keep the earlier copy and
+        remove the later; returns this run's steps whose copy was the later one (so its report stays true).
+        Default: nothing to reconcile."""
+        return []
+
+    def record_done(self, issue: Issue, marker: Marker) -> None:
+        """Record that some of a step's own actions have run: `marker` is the step's marker with `pending`
+        holding only those still to run. Trackers that cannot record raise TrackerError: the runner then says
+        that an action may run again."""
+        raise TrackerError(f"the {self.name or 'this'} tracker cannot record that an action has run")
 
     def close(self) -> None:
         """Flush and release what the adapter holds (the files board is written here)."""

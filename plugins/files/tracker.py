@@ -19,7 +19,7 @@ from typing import Any
 from steward.core.errors import TrackerError
 from steward.core.ledger import Identity, settle
 from steward.core.markers import marker_to_json, markers_from_json, step_marker, with_marker
-from steward.core.model import Change, Comment, Issue, Step
+from steward.core.model import Change, Comment, Issue, Marker, Step
 from steward.core.timeutil import format_time, tracker_time
 from steward.core.tracker import Tracker
 
@@ -172,12 +172,29 @@ class FilesTracker(Tracker):
         if not self._dirty:
             check_writable(self.path)  # refuse now, before any step is reported as written
         raw = self._by_key[issue.key]
+        pending = False
         for step in steps:
             for action in step.actions:
                 self._apply_action(raw, step, action.type, action.value, now)
             if step.marks:
-                raw.setdefault("markers", []).append(marker_to_json(step_marker(step, now)))
+                marker = step_marker(step, now)
+                raw.setdefault("markers", []).append(marker_to_json(marker))
+                pending = pending or bool(marker.pending)
         self._dirty = True
+        if pending:  # Steward's own actions run next: they need the step on disk first, not at `close`
+            self._save()
+
+    def record_done(self, issue: Issue, marker: Marker) -> None:
+        raw = self._by_key[issue.key]
+        for entry in raw.get("markers") or []:
+            if isinstance(entry, dict) and entry.get("rule") == marker.rule and entry.get("level") == marker.level:
+                entry["pending"] = list(marker.pending)
+        self._dirty = True
+        self._save()
+
+    def _save(self) -> None:
+        if self._board is not None:
+            write_board(self.path, self._board)
 
     def _apply_action(self, raw: dict[str, Any], step: Step, kind: str, value: Any, now: datetime) -> None:
         history: list[tuple[str, str | None, str | None]] = []
@@ -206,8 +223,8 @@ class FilesTracker(Tracker):
 
     def close(self) -> None:
         try:
-            if self._dirty and self._board is not None:
-                write_board(self.path, self._board)
+            if self._dirty:
+                self._save()
                 self._dirty = False
         finally:
             if self._lock is not None:

@@ -152,4 +152,4 @@ def event(event_path, event_name, rule_specs, url, dry_run, max_actions, fail_on
     _append(os.environ.get("GITHUB_STEP_SUMMARY"), summary_text(report.render(plan, rules, now, mode, "markdown")))
     actions = sum(len(s.actions) or 1 for s in plan.steps)
     _append(os.environ.get("GITHUB_OUTPUT"), f"findings={len(plan.findings)}\nactions={actions}\n")
-    sys.exit(run_exit_code(len(plan.findings), fail_on_findings))
+    sys.exit(run_exit_code(plan, fail_on_findings))

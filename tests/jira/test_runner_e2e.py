@@ -44,7 +44,7 @@ def test_plan_then_apply(make_tracker, sent):
     assert jql.startswith(f"({JQL}) AND (") and 'labels in ("needs-owner", "needs-review")' in jql
 
 
-def test_a_write_jira_refuses_is_deferred_not_fatal(make_tracker, monkeypatch):
+def test_a_write_jira_refuses_is_reported_as_failed_not_fatal(make_tracker, monkeypatch):
     from steward.core.errors import TrackerError
 
     rules = rulefile.load([str(RULES)])
@@ -56,5 +56,5 @@ def test_a_write_jira_refuses_is_deferred_not_fatal(make_tracker, monkeypatch):
     monkeypatch.setattr(tracker, "apply", refuse)
     with recorder.use_cassette("e2e_plan.yaml"):
         plan = Runner(tracker, rules, RunOptions(now=NOW, query=JQL, apply=True)).run()
-    assert not plan.steps and len(plan.deferred) == 5
+    assert not plan.steps and not plan.deferred and len(plan.failed) == 5
     assert any("HTTP 403" in w for w in plan.warnings)

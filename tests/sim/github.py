@@ -778,7 +778,7 @@ def problems_after_apply(sim: GitHubSim, report: dict[str, Any], now: datetime =
     """What is wrong with the simulator's state after an apply whose JSON output is `report`.
 
     Every step in `actions` must be there exactly once (its marked comment once, its labels added or
-    removed); every step in `deferred` must have left no comment; no marker may appear twice on an issue.
+    removed); every step in `deferred` or `failed` must have left no comment; no marker may appear twice on an issue.
     """
     found: list[str] = []
     steps: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
@@ -796,7 +796,7 @@ def problems_after_apply(sim: GitHubSim, report: dict[str, Any], now: datetime =
                 found.append(f"{key} {rule}@{level}: labels {action['value']} missing from {labels}")
             if action["type"] == "remove_labels" and set(action["value"]) & set(labels):
                 found.append(f"{key} {rule}@{level}: labels {action['value']} still on the issue")
-    for action in report["deferred"]:
+    for action in report["deferred"] + report.get("failed", []):
         number = int(action["issue"].lstrip("#"))
         if action["level"] > 0 and any(marker_text(action["rule"], action["level"], now) in c
                                        for c in sim.comments(number)):
