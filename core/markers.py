@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -25,10 +26,11 @@ log = logging.getLogger("steward.markers")
 
 _MARKER = re.compile(
     r"<!--\s*steward:marker\s+rule=(?P<rule>[a-z0-9][a-z0-9-]*)\s+level=(?P<level>\d+)"
-    r"\s+at=(?P<at>\S+)(?:\s+added=(?P<added>\S*))?(?:\s+pending=(?P<pending>\S*))?\s*-->"
+    r"\s+at=(?P<at>\S+)(?:\s+added=(?P<added>\S*))?(?:\s+pending=(?P<pending>\S*))?(?:\s+run=(?P<run>[0-9a-z]+))?\s*-->"
 )
 _FOOTER = re.compile(r"Steward\s*·\s*rule\s+(?P<rule>[a-z0-9][a-z0-9-]*)\s*·\s*step\s+(?P<level>\d+)"
-                     r"(?:\s*·\s*(?:labels added: (?P<added>[^_\n]*)|(?P<none>no labels added)))?")
+                     r"(?:\s*·\s*(?:labels added: (?P<added>[^_·\n]*)|(?P<none>no labels added)))?"
+                     r"(?:\s*·\s*run (?P<run>[0-9a-z]+))?")
 _CHANGES = re.compile(r"<!--\s*steward:changes\s+(\{.*?\})\s*-->")
 # The states a `transition` action can announce in a changes note, by the names rules use.
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -36,13 +38,13 @@ TARGET_STATES = {"open": "open", "reopened": "open", "closed": "closed", "comple
                  "not_planned": "closed"}
 
 
-def step_marker(step: Step, now: datetime) -> Marker:
+def step_marker(step: Step, now: datetime, run: str | None = None) -> Marker:
     """The marker of a step taken at `now`, with the labels it adds (the planner keeps only labels that were
     not on the issue already, so these are exactly the labels clean-up may take back) and the actions Steward
     itself runs after the tracker write (pending until recorded as done)."""
     added = [label for action in step.actions if action.type == "add_labels" for label in action.value]
     pending = [action.type for action in step.actions if action.type not in TRACKER_ACTIONS]
-    return Marker(step.rule, step.level, now, tuple(dict.fromkeys(added)), tuple(dict.fromkeys(pending)))
+    return Marker(step.rule, step.level, now, tuple(dict.fromkeys(added)), tuple(dict.fromkeys(pending)), run)
 
 
 def _names(values: tuple[str, ...]) -> str:
@@ -52,19 +54,21 @@ def _names(values: tuple[str, ...]) -> str:
 def format_marker(marker: Marker) -> str:
     added = "" if marker.added is None else f" added={_names(marker.added)}"
     pending = f" pending={_names(marker.pending)}" if marker.pending else ""
+    run = f" run={marker.run}" if marker.run else ""
     return (f"<!-- steward:marker rule={marker.rule} level={marker.level} at={format_time(marker.at)}"
-            f"{added}{pending} -->")
+            f"{added}{pending}{run} -->")
 
 
 def with_marker(body: str, marker: Marker) -> str:
     return f"{body.rstrip()}\n\n{format_marker(marker)}"
 
 
-def footer(step: Step) -> str:
+def footer(step: Step, run: str | None = None) -> str:
     """The visible footer of a step's comment, for trackers that would print a hidden marker as text."""
     added = step_marker(step, _EPOCH).added
     labels = f"labels added: {', '.join(added)}" if added else "no labels added"
-    return f"\n\n----\n_Steward · rule {step.rule} · step {step.level} · {labels}_"
+    run_part = f" · run {run}" if run else ""
+    return f"\n\n----\n_Steward · rule {step.rule} · step {step.level} · {labels}{run_part}_"
 
 
 def find_markers(text: str | None, created: datetime | None = None) -> list[Marker]:
@@ -80,14 +84,19 @@ def find_markers(text: str | None, created: datetime | None = None) -> list[Mark
             continue
         added = None if match["added"] is None else _unnames(match["added"])
         found.append(Marker(rule=match["rule"], level=int(match["level"]), at=at, added=added,
-                            pending=_unnames(match["pending"] or "")))
+                            pending=_unnames(match["pending"] or ""), run=match["run"]))
     if created is not None:
         for match in _FOOTER.finditer(text or ""):
             # Jira labels hold no spaces or commas; a footer without the labels part predates the record.
             added = tuple(a for a in re.split(r"[,\s]+", match["added"]) if a) if match["added"] is not None \
                 else () if match["none"] else None
-            found.append(Marker(match["rule"], int(match["level"]), created, added))
+            found.append(Marker(match["rule"], int(match["level"]), created, added, run=match["run"]))
     return found
+
+
+def new_run_id() -> str:
+    """A short id for one Steward run, written into its markers."""
+    return secrets.token_hex(4)
 
 
 def _unnames(text: str) -> tuple[str, ...]:
@@ -126,6 +135,8 @@ def marker_to_json(marker: Marker) -> dict[str, Any]:
         data["added"] = list(marker.added)
     if marker.pending:
         data["pending"] = list(marker.pending)
+    if marker.run:
+        data["run"] = marker.run
     return data
 
 
@@ -138,8 +149,10 @@ def markers_from_json(items: Any, key: str) -> list[Marker]:
             for value in (added or [], pending):
                 if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
                     raise ValueError("added and pending must be lists of names")
+            run = item.get("run")
             markers.append(Marker(rule=str(item["rule"]), level=int(item["level"]), at=parse_time(item["at"]),
-                                  added=None if added is None else tuple(added), pending=tuple(pending)))
+                                  added=None if added is None else tuple(added), pending=tuple(pending),
+                                  run=run if isinstance(run, str) else None))
         except (KeyError, TypeError, ValueError, OverflowError, OSError, AttributeError):
             log.warning("%s: ignoring a malformed marker %r", key, item)
     return markers

@@ -42,7 +42,9 @@ class Marker:
     `added` is the labels the step put on the issue that were not there before it (so clean-up takes back
     only those); None on markers written before Steward recorded it. `pending` names the step's own actions
     (a plugin's action, a notification) that had not run yet when the marker was written: they run after the
-    tracker write and are then recorded as done, so each runs once even if a run dies in between.
+    tracker write and are then recorded as done, so each runs once even if a run dies in between. `run`
+    names the Steward run that wrote it, so that when two runs wrote the same step at once each can tell
+    whose copy was kept.
     """
 
     rule: str
@@ -50,6 +52,7 @@ class Marker:
     at: datetime
     added: tuple[str, ...] | None = None
     pending: tuple[str, ...] = ()
+    run: str | None = None
 
 
 @dataclass
