@@ -29,6 +29,7 @@ from .core.review_markdown import render_markdown
 from .core.rulefile import load_rules
 from .core.rules import RuleSet
 from .core.runner import Runner, RunOptions
+from .core.text import clean_text
 from .core.timeutil import utcnow
 
 REPORT_FORMATS = ("html", "markdown")
@@ -247,7 +248,7 @@ def explain(tracker_spec, rule_specs, rule_id, url, now, issue_key) -> None:
     tracker.close()
     if issue is None:
         raise UsageError(f"issue {issue_key} not found in {tracker_spec}")
-    click.echo(explanation.explain_issue(rule, issue, rules, now or utcnow()))
+    click.echo(clean_text(explanation.explain_issue(rule, issue, rules, now or utcnow())))
 
 
 @cli.group()

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from .text import clean_text
+
 OPERATORS_BY_TYPE = {
     "number": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "missing", "present"),
     "string": ("eq", "ne", "in", "matches", "missing", "present"),
@@ -54,17 +56,6 @@ def compiled_pattern(pattern: str) -> re.Pattern:
 
 def is_missing(value: Any) -> bool:
     return value is None or value == []
-
-
-def clean_text(text: str) -> str:
-    """Text both evaluators can hold: NUL and lone surrogates (which C strings and UTF-8 cannot) become U+FFFD."""
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
-    return text
 
 
 def normalize(value: Any, fact_type: str) -> Any:

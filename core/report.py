@@ -9,6 +9,7 @@ from typing import Any
 
 from .model import SEVERITIES, Action, Finding, Plan, Step, finding_json
 from .rules import RuleSet
+from .text import clean_text
 from .timeutil import format_time
 
 FORMATS = ("text", "json", "markdown")
@@ -144,12 +145,16 @@ def json_lines(plan: Plan) -> Iterator[str]:
 
 
 def render_lines(plan: Plan, rules: RuleSet, now, mode: str, fmt: str) -> Iterator[str]:
-    """The report a line at a time (without line ends), so a large run is printed as it is rendered."""
+    """The report a line at a time (without line ends), so a large run is printed as it is rendered.
+
+    Issue text can hold what no output can encode (a lone surrogate): every line is made printable."""
     if fmt == "json":
-        return json_lines(plan)
-    if fmt == "markdown":
-        return markdown_lines(plan, rules, now, mode)
-    return text_lines(plan, rules, now, mode)
+        lines = json_lines(plan)
+    elif fmt == "markdown":
+        lines = markdown_lines(plan, rules, now, mode)
+    else:
+        lines = text_lines(plan, rules, now, mode)
+    return (clean_text(line) for line in lines)
 
 
 def render(plan: Plan, rules: RuleSet, now, mode: str, fmt: str) -> str:

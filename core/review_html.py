@@ -32,6 +32,7 @@ from .review import (
     run_time,
 )
 from .review_charts import trend_svg
+from .text import clean_text
 from .timeutil import format_time
 
 OWNER_LIMIT = 30
@@ -264,7 +265,7 @@ def render_html(review: Review, runs: list[Run] | None = None) -> str:
         ("how-measured", "How measured", _how_measured(review)),
     ]
     body = "".join(f'<section id="{sid}"><h2>{title}</h2>{content}</section>' for sid, title, content in sections)
-    return (
+    return clean_text(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Governance review · {source}</title><style>{_CSS}</style></head><body><main>"

@@ -32,6 +32,7 @@ from .review import (
     run_label,
     run_time,
 )
+from .text import clean_text
 from .timeutil import format_time
 
 MARKDOWN_LIMIT = 1_000_000  # bytes; GitHub's step summary limit is 1 MiB
@@ -167,6 +168,7 @@ def _trends(runs: list[Run] | None) -> list[str]:
 
 def fit(markdown: str, limit: int = MARKDOWN_LIMIT) -> str:
     """The text cut at a line boundary so that it is at most `limit` bytes in UTF-8, with a note if cut."""
+    markdown = clean_text(markdown)
     data = markdown.encode("utf-8")
     if len(data) <= limit:
         return markdown
