@@ -86,7 +86,7 @@ SHAPES = {
     "same_rule": (same_rule, [100, 255, 256, 300]),
     "distinct_values": (distinct_values, [300, 510, 511, 512, 600]),
     "long_in_list": (long_in_list, [300, 510, 511, 512, 1000]),
-    "missing_tests": (missing_tests, [100, 126, 127, 128, 200]),
+    "missing_tests": (missing_tests, [64, 65, 127, 128, 200]),
     "nested_not_any": (nested_not_any, [4, 5, 6, 7, 10]),
     "negated_pairs": (negated_pairs, [2, 3, 4, 5]),
     "or_pairs": (or_pairs, [12, 13, 14]),

@@ -4,8 +4,8 @@ compiled Python evaluator beside it. The only module that imports `durable`, and
 Three evaluators mean the same thing (tests/test_engine_equivalence.py proves it on generated rules):
 - `durable`: durable_rules 2.0.28, as the design names it. It is used the careful way:
   - It runs in a worker process of its own (core/worker.py), fed batches of issues over a socket. Its native
-    code corrupts its heap or hangs on some rulesets (docs/engine.md); such a crash or hang ends the
-    worker, not the run: that batch and every later one of those rules is evaluated by the compiled
+    code corrupts its heap or hangs on some rulesets (docs/engine.md); such a crash, hang or error ends
+    the worker, not the run: that batch and every later one of those rules is evaluated by the compiled
     evaluator instead, and a warning (logger `steward.engine`) says so once. A fresh interpreter rather
     than a fork: the parent may have threads (the test simulators do) and holds every issue's facts.
   - Rules are grouped into rulesets that stay within half of each limit measured (core/envelope.py);
@@ -32,6 +32,7 @@ import gc
 import hashlib
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -126,6 +127,29 @@ def serve(fd: int) -> None:
                 break
 
 
+def peak_rss_kb() -> int:
+    """This process's peak resident memory in KiB. On Linux from /proc (VmHWM): getrusage's ru_maxrss
+    would also count the parent's memory, which a spawned child inherits in that figure."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return usage // 1024 if sys.platform == "darwin" else usage
+
+
+def in_process_rulesets() -> DurableRulesets:
+    """The worker's durable_rules side in THIS process, unprotected: only for benchmarks/engine.py, which
+    measures what the isolation costs by running the same rulesets both ways."""
+    from durable import engine as durable_engine
+
+    return DurableRulesets(durable_engine)
+
+
 class DurableRulesets:
     """durable_rules itself, inside the worker: rulesets by name, each with the matches its actions saw."""
 
@@ -144,8 +168,7 @@ class DurableRulesets:
         if kind == "evaluate":
             return ("matches", self.evaluate(item, *rest))
         if kind == "rss":
-            import resource
-            return ("rss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+            return ("rss", peak_rss_kb())
         raise EngineError(f"unknown request {kind!r}")
 
     def register(self, name: str, text: str) -> str:

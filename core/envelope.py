@@ -8,8 +8,9 @@ durable_rules matches a fact by walking its alpha network with a fixed stack of 
 tests match at once than fit (65 rules with distinct thresholds on one fact, all holding; a
 `contains_any` of 65 labels an issue all carries), it corrupts its heap and the process dies with
 SIGSEGV or SIGABRT. Each node keeps its successors in a 512-slot hash set whose lookup never ends once
-full: 512 rules hanging off one test hang the process. Smaller tables make it refuse a ruleset outright
-(128 absent-tests or `or`-joins per node, 256 rules ending on one node, 15 `and`/`or` per rule).
+full: 512 rules hanging off one test hang the process. Other tables are checked when a ruleset is
+created, and it is refused (128 absent-tests or `or`-joins on one node, 16 `and`/`or` in one rule), or
+not checked, and it crashes (256 rules ending on one node; 252 properties in one record).
 
 So every group of rules sent to durable_rules is modelled here the way durable builds it (a node per
 distinct test under the same parent, `$iany`/`$iall` never shared, an `or` as a join node) and admitted
@@ -35,10 +36,10 @@ GUARD = {"_kind": "issue"}
 class Envelope:
     stack: int  # alpha tests that may be pending at once while one fact is matched (hard limit 64)
     successors: int  # tests hanging off one node (hard limit 511: the 512th hangs every lookup)
-    absent_tests: int  # `missing` tests and `or` joins hanging off one node (hard limit 127: refused beyond)
-    rule_ends: int  # rules whose tests end on the same node (hard limit 255: refused beyond)
+    absent_tests: int  # `missing` tests and `or` joins hanging off one node (about 128: 200 are refused)
+    rule_ends: int  # rules whose tests end on the same node (hard limit 255: 256 crash, about 300 are refused)
     operators: int  # `and`/`or` per rule, the guard's included (hard limit 15: error 113 beyond)
-    properties: int  # properties per fact (hard limit 254 with the id, sid and guard)
+    properties: int  # properties per record besides id, sid and the guard (hard limit 251: 252 crash)
     rules: int  # rules per group
     tests: int  # tests per rule: keeps the model's walks short, far above any rule that fits the stack
 
@@ -189,13 +190,12 @@ class NetworkModel:
 
     def __init__(self) -> None:
         self.root = _Node()
-        self.nodes: list[_Node] = [self.root]
         self.worst = {"successors": 0, "absent_tests": 0, "rule_ends": 0}
         self.add({"$and": [GUARD]})  # the catch-all rule every group carries
 
-    def _link(self, parent: _Node, child: _Node) -> _Node:
+    @staticmethod
+    def _link(parent: _Node, child: _Node) -> _Node:
         child.parents.append(parent)
-        self.nodes.append(child)
         return child
 
     def _create(self, expression: dict, parent: _Node) -> _Node:
@@ -207,7 +207,6 @@ class NetworkModel:
             return node
         if key == "$or":
             join = _Node(op="join")
-            self.nodes.append(join)
             for item in body:
                 end = self._create(item, parent)
                 end.joins.append(join)

@@ -3,9 +3,9 @@
 durable_rules' native code can corrupt its heap or hang (docs/engine.md); running it in a worker process
 keeps such a crash or hang from ending the run. The worker is a fresh interpreter started on first use
 (`python -c "from steward.core.engine import serve; serve(FD)"`) and spoken to over a socket pair with
-multiprocessing's framed pickles: a request out, one answer back, a timeout on every answer. A fresh
+multiprocessing's framed pickles: a request out, an answer per ruleset back, each within a timeout. A fresh
 interpreter rather than a fork: the parent may run threads (a fork keeps their locks held) and holds every
-issue's facts (a fork shares and slowly copies that heap); starting one costs about 0.1 s, once a run.
+issue's facts (a fork shares and slowly copies that heap); starting one costs about 60 ms, once a run.
 This module never imports durable_rules itself.
 """
 
@@ -136,7 +136,7 @@ QUARANTINED: dict[str, str] = {}
 
 
 def worker_max_rss_kb() -> int | None:
-    """The worker's peak resident memory in KiB (Linux), for the benchmark; None without a worker."""
+    """The worker's peak resident memory in KiB, for the benchmark; None without a worker."""
     if _worker is None or not _worker.alive():
         return None
     _worker.send(("rss", [None]))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -76,31 +77,34 @@ def _tests(condition: Condition) -> list[Check]:
 # ------------------------------------------------------------------------------------------ the edges
 
 LABELS = [f"l{i}" for i in range(200)]
+# The matching stack overflowing: durable either dies (SIGSEGV, SIGABRT) or reports error 303, depending on
+# what its heap held; the worker is stopped either way.
+OVERFLOW = r"durable_rules (worker killed by SIG|failed: error: .*error code: 303)"
 EDGES = [
-    # (name, rules, facts, expected outcome prefix)
+    # (name, rules, facts, expected outcome: a regular expression)
     ("64 thresholds all holding", [Check("n", "gt", i) for i in range(64)], [{"n": 100}], "ok"),
     ("65 thresholds all holding", [Check("n", "gt", i) for i in range(65)], [{"n": 100}],
-     "durable_rules worker killed"),
+     OVERFLOW),
     ("contains_any of 64 labels, all carried", [Check("labels", "contains_any", LABELS[:64])],
      [{"labels": LABELS[:64]}], "ok"),
     ("contains_any of 65 labels, all carried", [Check("labels", "contains_any", LABELS[:65])],
-     [{"labels": LABELS[:65]}], "durable_rules worker killed"),
+     [{"labels": LABELS[:65]}], OVERFLOW),
     ("255 identical rules", [Check("n", "gt", 1)] * 255, [{"n": 5}], "ok"),
-    ("256 identical rules", [Check("n", "gt", 1)] * 256, [{"n": 5}], "durable_rules worker killed"),
+    ("256 identical rules", [Check("n", "gt", 1)] * 256, [{"n": 5}], "durable_rules worker killed by SIG"),
     ("511 rules on distinct values", [Check("s", "eq", f"v{i}") for i in range(511)], [{"s": "v3"}], "ok"),
     ("512 rules on distinct values", [Check("s", "eq", f"v{i}") for i in range(512)], [{"s": "v3"}],
      "durable_rules did not answer"),
     ("15 and/or in a rule", [AllOf(tuple(AnyOf((Check("a", "eq", i), Check("b", "eq", i))) for i in range(13)))],
      [{"a": 1, "b": 1}], "ok"),
     ("16 and/or in a rule", [AllOf(tuple(AnyOf((Check("a", "eq", i), Check("b", "eq", i))) for i in range(14)))],
-     [{"a": 1, "b": 1}], "durable_rules refused a ruleset (Could not create ruleset, error code: 113)"),
+     [{"a": 1, "b": 1}], r"durable_rules refused a ruleset \(Could not create ruleset, error code: 113\)"),
 ]
 
 
 @pytest.mark.parametrize("name, rules, facts, expected", EDGES, ids=[e[0] for e in EDGES])
 def test_durable_limits_are_where_they_were_measured(name, rules, facts, expected) -> None:
     got = outcome(rules, facts, timeout=HANG_TIMEOUT)
-    assert got.startswith(expected), f"{name}: {got}"
+    assert re.match(expected, got), f"{name}: {got}"
     # the model puts the working size inside the hard limits and the failing one outside
     assert (excess(measures(rules), HARD_LIMITS) is None) == (expected == "ok"), measures(rules)
 
