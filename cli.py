@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .core import explanation, plugins, report, ruledocs, rulefile, ruletests, scaffold
+from .core import engine, explanation, plugins, report, ruledocs, rulefile, ruletests, scaffold
 from .core.errors import EXIT_USAGE, StewardError, UsageError, run_exit_code
 from .core.history import History, HistoryError
 from .core.model import Plan
@@ -72,6 +72,8 @@ _source_options = stack(
     click.option("--url", "--jira-url", "--github-url", "url", help="Tracker base URL (else from env)."),
     now_option,
     click.option("--since", type=TIME, help="Only issues updated since this time."),
+    click.option("--engine", "engine_kind", type=click.Choice(engine.ENGINES), default=engine.DEFAULT_ENGINE,
+                 show_default=True, help="Rule evaluator: durable_rules, compiled Python or plain-Python reference."),
 )
 
 
@@ -113,12 +115,13 @@ def _execute(mode: str, rules: RuleSet, tracker_spec: str, url: str | None, opti
     return plan, collector.result(plan) if collector else None
 
 
-def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, fmt, max_actions, fail_on_findings,
-         history_path):
+def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, engine_kind, fmt, max_actions,
+         fail_on_findings, history_path):
     rules = load_rules(rule_specs)
     store = _open_history(history_path)
     now = now or utcnow()
-    options = RunOptions(now=now, apply=mode == "apply", max_actions=max_actions, query=query, since=since)
+    options = RunOptions(now=now, apply=mode == "apply", max_actions=max_actions, query=query, since=since,
+                         engine=engine_kind)
     plan, review = _execute(mode, rules, tracker_spec, url, options, with_review=store is not None)
     if store is not None and review is not None:  # the review exists exactly when a history is kept
         _record(store, review, mode, tracker_spec, query)
@@ -127,8 +130,15 @@ def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, fmt, max_a
     sys.exit(run_exit_code(plan, fail_on_findings))
 
 
+def _print_version(ctx: click.Context, _param, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"steward, version {__version__} (engine: {engine.engine_status()})")
+        ctx.exit()
+
+
 @click.group(cls=StewardGroup)
-@click.version_option(__version__, prog_name="steward")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and the rule engine that runs, then exit.")
 def cli() -> None:
     """Governance rules for Jira and GitHub Issues: plan, then apply, never twice."""
 
@@ -154,7 +164,8 @@ def apply(**kwargs) -> None:
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS),
               help="html or markdown. Default: html when --out ends in .html or .htm, else markdown.")
 @_history_option("Append this run's counts to a Steward history file and draw the trends it holds.")
-def review_report(tracker_spec, rule_specs, query, url, now, since, out_path, fmt, history_path) -> None:
+def review_report(tracker_spec, rule_specs, query, url, now, since, engine_kind, out_path, fmt,
+                  history_path) -> None:
     """Write the governance report for leadership (HTML or Markdown). Writes nothing to the tracker.
 
     Open findings by rule, severity and owner, the oldest items, what to decide next, escalation ladders,
@@ -163,7 +174,7 @@ def review_report(tracker_spec, rule_specs, query, url, now, since, out_path, fm
     fmt = fmt or ("html" if out_path and out_path.lower().endswith((".html", ".htm")) else "markdown")
     rules = load_rules(rule_specs)
     store = _open_history(history_path)
-    options = RunOptions(now=now or utcnow(), query=query, since=since)
+    options = RunOptions(now=now or utcnow(), query=query, since=since, engine=engine_kind)
     _, review = _execute("report", rules, tracker_spec, url, options, with_review=True)
     runs = None
     if store is not None:
@@ -188,6 +199,8 @@ def review_report(tracker_spec, rule_specs, query, url, now, since, out_path, fm
 def check(paths: tuple[str, ...]) -> None:
     """Validate rule files: exit 0, or 2 with every error as FILE:LINE: [RULE] MESSAGE."""
     rules = rulefile.load(list(paths))
+    for warning in engine.durable_warnings([r.condition for r in rules.rules], [r.id for r in rules.rules]):
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"ok: {len(rules.rules)} rules in {len(rules.files)} file(s)")
 
 

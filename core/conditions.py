@@ -1,7 +1,8 @@
 """Rule conditions as a small tree, and their plain-Python meaning.
 
-This evaluation is the reference: the durable_rules engine must agree with it on every input
-(tests/test_engine_equivalence.py checks that), and `explain` uses it to show why a rule fired.
+This evaluation is the reference: durable_rules and the compiled evaluator (core/engine.py) must agree
+with it on every input (tests/test_engine_equivalence.py checks that), and `explain` uses it to show why
+a rule fired.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import plugins
 from .conditions import facts_in, normalize
-from .engine import Engine
+from .engine import DEFAULT_ENGINE, Engine
 from .errors import TrackerError
 from .markers import step_marker
 from .model import SEVERITIES, Finding, Issue, Plan, Step
@@ -33,6 +33,7 @@ class RunOptions:
     max_actions: int | None = None
     query: str | None = None
     since: datetime | None = None
+    engine: str = DEFAULT_ENGINE  # durable, compiled or reference: see core/engine.py
 
 
 class _WarningCollector(logging.Handler):
@@ -70,7 +71,8 @@ class Runner:
         self.options = options
         self.progress = progress
         self.observer = observer
-        self.engine = Engine([rule.condition for rule in rules.rules])
+        self.engine = Engine([rule.condition for rule in rules.rules], options.engine,
+                             names=[rule.id for rule in rules.rules])
         self.fact_names = [facts_in(rule.condition) for rule in rules.rules]
         self.context = FactContext(now=options.now, settings=rules.settings)
         self.facts_used = facts_used(rules.rules)
