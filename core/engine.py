@@ -30,13 +30,13 @@ from __future__ import annotations
 import array
 import gc
 import hashlib
+import importlib.util
 import json
 import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from multiprocessing.connection import Connection
 from typing import Any
 
 from .compiled import Evaluate, compile_rules, reference
@@ -82,6 +82,13 @@ def durable_available() -> tuple[str | None, str]:
     return _availability
 
 
+def _installed() -> bool:
+    try:
+        return importlib.util.find_spec("durable") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def engine_status() -> str:
     """Which engine `--engine durable` (the default) runs, and why: for `steward --version`."""
     version, reason = durable_available()
@@ -91,10 +98,16 @@ def engine_status() -> str:
 
 
 def durable_warnings(conditions: Sequence[Condition], names: Sequence[str] | None = None) -> list[str]:
-    """Why rules will not run on durable_rules (unavailable, or outside its safe envelope): for `check`."""
-    version, reason = durable_available()
-    if version is None:
-        return [f"durable_rules is unavailable ({reason}): every rule runs on the compiled evaluator"]
+    """Why rules will not run on durable_rules (not installed, or outside its safe envelope): for `check`.
+
+    It imports durable_rules only if something already did, so `check` stays fast; `steward --version` says
+    whether it imports."""
+    if "durable" in sys.modules or _availability is not None:
+        version, reason = durable_available()
+        if version is None:
+            return [f"durable_rules is unavailable ({reason}): every rule runs on the compiled evaluator"]
+    elif not _installed():
+        return ["durable_rules is not installed: every rule runs on the compiled evaluator"]
     labels = list(names) if names is not None else [f"#{i + 1}" for i in range(len(conditions))]
     plan = plan_groups(conditions)
     return [f"rule {labels[index]} will not run on durable_rules ({why}); the compiled evaluator runs it"
@@ -106,6 +119,8 @@ def durable_warnings(conditions: Sequence[Condition], names: Sequence[str] | Non
 
 def serve(fd: int) -> None:
     """The worker's loop (a separate interpreter): create rulesets, assert batches, answer per ruleset."""
+    from multiprocessing.connection import Connection  # 20 ms at import: only in the worker
+
     conn = Connection(fd)
     try:
         from durable import engine as durable_engine

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from . import plugins
@@ -23,6 +22,9 @@ from .model import TRACKER_ACTIONS
 from .registry import split_fact_name
 from .rules import LadderStep, Rule, RuleSet
 from .templates import referenced_names
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_PATH = Path(__file__).with_name("rulefile.schema.json")
 PACKS_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -186,6 +188,8 @@ def _error_path(error: jsonschema.ValidationError) -> Path_:
 
 
 def _check_schema(source: Source) -> list[RuleError]:
+    import jsonschema  # 60 ms at import: only for commands that load rule files, not for --help
+
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(source.data), key=lambda e: list(map(str, e.absolute_path)))
     return [source.error(_error_path(e), _schema_message(e)) for e in errors]
@@ -322,6 +326,8 @@ class _RuleBuilder:
         spec = plugins.actions().get(kind)
         if spec is not None:
             try:
+                import jsonschema
+
                 jsonschema.validate(value, spec.value_schema)
             except jsonschema.ValidationError as error:
                 self.fail(path, f"action {kind!r}: {error.message}")

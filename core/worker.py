@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-from multiprocessing.connection import Connection
 
 
 class WorkerFailure(Exception):
@@ -44,6 +43,8 @@ class Worker:
                                             stdout=subprocess.DEVNULL, stderr=self.stderr)
         finally:
             theirs.close()
+        from multiprocessing.connection import Connection  # 20 ms at import: only when a worker starts
+
         self.conn = Connection(ours.detach())
         try:
             hello = self.receive()
