@@ -11,7 +11,16 @@ import click
 
 from . import __version__
 from .core import engine, explanation, plugins, report, ruledocs, rulefile, ruletests, scaffold
-from .core.errors import EXIT_USAGE, StewardError, UsageError, run_exit_code
+from .core.crash import redact, write_report
+from .core.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    StewardError,
+    UsageError,
+    run_exit_code,
+)
 from .core.history import History, HistoryError
 from .core.model import Plan
 from .core.options import (
@@ -31,6 +40,7 @@ from .core.rules import RuleSet
 from .core.runner import Runner, RunOptions
 from .core.text import clean_text
 from .core.timeutil import utcnow
+from .core.yamlsource import RuleFileErrors
 
 REPORT_FORMATS = ("html", "markdown")
 
@@ -42,14 +52,25 @@ class StewardGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except rulefile.RuleFileErrors as problems:
+        except RuleFileErrors as problems:
             for error in problems.errors:
                 click.echo(str(error), err=True)
             click.echo(f"{len(problems.errors)} rule-file error(s); nothing was run.", err=True)
             sys.exit(EXIT_USAGE)
         except StewardError as error:
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"error: {redact(str(error))}", err=True)
             sys.exit(error.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own usage errors and exits: click reports them
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as error:  # a bug in Steward: one line here, the traceback in a report file
+            path = write_report(error, sys.argv[1:])
+            where = f"; details in {path}" if path else ""
+            click.echo(f"internal error: {type(error).__name__}: {redact(str(error))[:300]}{where}. "
+                       "Please report it.", err=True)
+            sys.exit(EXIT_INTERNAL)
 
 
 class _Progress:
@@ -105,6 +126,18 @@ def _record(store: History, review: Review, mode: str, tracker_spec: str, query:
         raise UsageError(str(error)) from None
 
 
+def _record_after_run(store: History, review: Review, plan: Plan, mode: str, tracker_spec: str,
+                      query: str | None) -> int | None:
+    """Append the run to its history; when that fails after steps were written, the exit code must say
+    both (3), not "nothing was written" (2)."""
+    try:
+        _record(store, review, mode, tracker_spec, query)
+    except UsageError as error:
+        click.echo(f"error: {error}", err=True)
+        return EXIT_PARTIAL if mode == "apply" and plan.steps else EXIT_USAGE
+    return None
+
+
 def _execute(mode: str, rules: RuleSet, tracker_spec: str, url: str | None, options: RunOptions,
              with_review: bool) -> tuple[Plan, Review | None]:
     """One run of the rules; with `with_review`, also the governance review of the issues it read."""
@@ -123,11 +156,12 @@ def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, engine_kin
     options = RunOptions(now=now, apply=mode == "apply", max_actions=max_actions, query=query, since=since,
                          engine=engine_kind)
     plan, review = _execute(mode, rules, tracker_spec, url, options, with_review=store is not None)
+    history_code = None
     if store is not None and review is not None:  # the review exists exactly when a history is kept
-        _record(store, review, mode, tracker_spec, query)
+        history_code = _record_after_run(store, review, plan, mode, tracker_spec, query)
     for line in report.render_lines(plan, rules, now, mode, fmt):
         click.echo(line)
-    sys.exit(run_exit_code(plan, fail_on_findings))
+    sys.exit(history_code or run_exit_code(plan, fail_on_findings))
 
 
 def _print_version(ctx: click.Context, _param, value: bool) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import patterns
 from .conditions import AllOf, AnyOf, Condition, Not, Test, compiled_pattern, holds
 
 # Python's parser refuses deeply nested parentheses (about 200 levels) and its compiler recurses on deep
@@ -71,8 +72,10 @@ class _Writer:
             return f"(not {m} and {v} {symbol} {self.constant(expected)})"
         if op == "matches":
             pattern = f"_p{len(self.namespace)}"
-            self.namespace[pattern] = compiled_pattern(expected)
-            return f"(not {m} and {pattern}.search({v}) is not None)"
+            compiled_pattern(expected)  # a bad pattern fails here, at compile time, not per issue
+            self.namespace[pattern] = expected
+            self.namespace["_search"] = patterns.search
+            return f"(not {m} and _search({pattern}, {v}))"
         if op == "contains":
             return f"(not {m} and {self.constant(expected)} in {v})"
         if op in ("contains_any", "contains_all"):

@@ -7,11 +7,10 @@ a rule fired.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
+from . import patterns
 from .text import clean_text
 
 OPERATORS_BY_TYPE = {
@@ -50,9 +49,9 @@ class Not:
 Condition = Test | AllOf | AnyOf | Not
 
 
-@lru_cache(maxsize=1024)
-def compiled_pattern(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
+def compiled_pattern(pattern: str) -> Any:
+    """The compiled pattern (see core/patterns.py); raises for a bad one."""
+    return patterns.compiled(pattern)
 
 
 def is_missing(value: Any) -> bool:
@@ -100,7 +99,7 @@ def test_holds(test: Test, value: Any) -> bool:
     if op == "in":
         return value in expected
     if op == "matches":
-        return compiled_pattern(expected).search(value) is not None
+        return patterns.search(expected, value)
     if op == "contains":
         return expected in value
     if op == "contains_any":

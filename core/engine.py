@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from . import patterns
 from .compiled import Evaluate, compile_rules, reference
-from .conditions import Condition, compiled_pattern
+from .conditions import Condition
 from .envelope import MAX_EXACT_INT, SAFE, Envelope, Group, json_safe, plan_groups
 from .worker import QUARANTINED, Worker, WorkerFailure, WorkerUnavailable, the_worker
 
@@ -268,7 +269,7 @@ def _rule_group(group: Group) -> RuleGroup:
     definition = json.dumps(rules, sort_keys=True, ensure_ascii=False)
     return RuleGroup(f"steward_{hashlib.sha256(definition.encode()).hexdigest()[:20]}", definition,
                      list(group.rule_indexes), tuple(sorted(group.facts)),
-                     tuple((prop, fact, compiled_pattern(regex)) for (fact, regex), prop in group.patterns.items()))
+                     tuple((prop, fact, regex) for (fact, regex), prop in group.patterns.items()))
 
 
 def _project(index: int, facts: dict[str, Any], group: RuleGroup) -> dict[str, Any] | None:
@@ -294,7 +295,7 @@ def _project(index: int, facts: dict[str, Any], group: RuleGroup) -> dict[str, A
         record[name] = value
     for prop, fact, pattern in group.patterns:
         value = get(fact)
-        record[prop] = isinstance(value, str) and pattern.search(value) is not None
+        record[prop] = isinstance(value, str) and patterns.search(pattern, value)
     return record
 
 

@@ -135,6 +135,8 @@ class Plan:
     failed: list[Step] = field(default_factory=list)  # the tracker refused or failed them: not written
     warnings: list[str] = field(default_factory=list)
     issues_seen: int = 0
+    stopped: str | None = None  # why a run that had written some steps could not read on
+
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -144,4 +146,5 @@ class Plan:
             "deferred": [a.to_json() for s in self.deferred for a in s.actions],
             "failed": [a.to_json() for s in self.failed for a in s.actions],
             "warnings": list(self.warnings),
+            "stopped": self.stopped,
         }

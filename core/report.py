@@ -83,6 +83,9 @@ def text_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
         yield ""
         yield f"Deferred by --max-actions ({len(plan.deferred)} steps, taken on a later run):"
         yield from (f"    {s.issue}  {s.rule}  {_step_text(s)}" for s in plan.deferred)
+    if plan.stopped:
+        yield ""
+        yield f"Stopped early, after the steps above were written: {plan.stopped}"
     if plan.failed:
         yield ""
         yield f"Not written: the tracker refused or failed ({len(plan.failed)} steps, tried again on the next run):"
@@ -113,6 +116,9 @@ def markdown_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
     if plan.deferred:
         yield ""
         yield f"**Deferred by --max-actions:** {len(plan.deferred)} steps."
+    if plan.stopped:
+        yield ""
+        yield f"**Stopped early**, after the steps above were written: {plan.stopped}"
     if plan.failed:
         yield ""
         yield f"**Not written (the tracker refused or failed):** {len(plan.failed)} steps; see the warnings."
@@ -124,7 +130,7 @@ def markdown_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
 
 def json_lines(plan: Plan) -> Iterator[str]:
     """The plan as one JSON object, a finding or action a line: never the whole document in memory at once."""
-    def items(name: str, values: Iterable[dict[str, Any]], last: bool = False) -> Iterator[str]:
+    def items(name: str, values: Iterable[Any]) -> Iterator[str]:
         yield f'  "{name}": ['
         separator = ""
         for value in values:
@@ -132,7 +138,7 @@ def json_lines(plan: Plan) -> Iterator[str]:
                 yield separator
             separator = ","
             yield "    " + json.dumps(value, ensure_ascii=False, default=str)
-        yield "  ]" + ("" if last else ",")
+        yield "  ],"
 
     yield "{"
     yield f'  "issues_seen": {plan.issues_seen},'
@@ -140,7 +146,8 @@ def json_lines(plan: Plan) -> Iterator[str]:
     yield from items("actions", (a.to_json() for s in plan.steps for a in s.actions))
     yield from items("deferred", (a.to_json() for s in plan.deferred for a in s.actions))
     yield from items("failed", (a.to_json() for s in plan.failed for a in s.actions))
-    yield from items("warnings", plan.warnings, last=True)
+    yield from items("warnings", plan.warnings)
+    yield f'  "stopped": {json.dumps(plan.stopped, ensure_ascii=False)}'
     yield "}"
 
 

@@ -8,20 +8,18 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from . import plugins
+from . import patterns, plugins
 from .conditions import OPERATORS_BY_TYPE, AllOf, AnyOf, Condition, Not, Test, compiled_pattern
 from .facts import DEFAULT_SETTINGS
 from .model import TRACKER_ACTIONS
 from .registry import split_fact_name
 from .rules import LadderStep, Rule, RuleSet
 from .templates import referenced_names
+from .yamlsource import Path_, RuleError, RuleFileErrors, Source, parse_yaml
 
 if TYPE_CHECKING:
     import jsonschema
@@ -31,102 +29,11 @@ PACKS_DIR = Path(__file__).resolve().parent.parent / "rules"
 PACK_PREFIX = "pack:"
 TEMPLATED_ACTIONS = ("comment", "assign", "transition")
 
-Path_ = tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class RuleError:
-    file: str
-    line: int
-    rule: str | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: [{self.rule or '-'}] {self.message}"
-
-
-class RuleFileErrors(Exception):
-    def __init__(self, errors: list[RuleError]):
-        self.errors = errors
-        super().__init__("\n".join(str(e) for e in errors))
 
 
 @cache
 def schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-# ---------------------------------------------------------------- YAML with line numbers
-
-class Source:
-    """A parsed YAML document plus the line of every mapping key and sequence item."""
-
-    def __init__(self, file: str, data: Any, lines: dict[Path_, int]):
-        self.file = file
-        self.data = data
-        self.lines = lines
-
-    def line(self, path: Path_) -> int:
-        path = tuple(path)
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path, 1)
-
-    def rule_id(self, path: Path_) -> str | None:
-        if len(path) >= 2 and path[0] == "rules" and isinstance(self.data, dict):
-            rules = self.data.get("rules")
-            if isinstance(rules, list) and isinstance(path[1], int) and path[1] < len(rules):
-                rule = rules[path[1]]
-                if isinstance(rule, dict) and isinstance(rule.get("id"), str):
-                    return rule["id"]
-        if len(path) >= 2 and path[0] == "overrides":
-            return str(path[1])
-        return None
-
-    def error(self, path: Path_, message: str) -> RuleError:
-        return RuleError(self.file, self.line(path), self.rule_id(path), message)
-
-
-def parse_yaml(text: str, file: str) -> Source:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        raise RuleFileErrors([RuleError(file, line, None, f"invalid YAML: {error.problem or error}")]) from None
-    except yaml.YAMLError as error:
-        raise RuleFileErrors([RuleError(file, 1, None, f"invalid YAML: {error}")]) from None
-    if root is None:
-        raise RuleFileErrors([RuleError(file, 1, None, "the file is empty")])
-
-    lines: dict[Path_, int] = {}
-    problems: list[RuleError] = []
-    constructor = yaml.SafeLoader("")
-
-    def build(node: yaml.Node, path: Path_) -> Any:
-        lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = build(key_node, path + ("<key>",))
-                if not isinstance(key, (str, int, float, bool)):
-                    problems.append(RuleError(file, key_node.start_mark.line + 1, None,
-                                              "a mapping key must be a plain value"))
-                    continue
-                if key in result:
-                    problems.append(RuleError(file, key_node.start_mark.line + 1, None,
-                                              f"duplicate key {key!r}"))
-                lines[path + (key,)] = key_node.start_mark.line + 1
-                result[key] = build(value_node, path + (key,))
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [build(item, path + (index,)) for index, item in enumerate(node.value)]
-        return constructor.construct_object(node, deep=True)
-
-    data = build(root, ())
-    if problems:
-        raise RuleFileErrors(problems)
-    return Source(file, data, lines)
 
 
 def _read(path: Path) -> str:
@@ -272,8 +179,13 @@ class _RuleBuilder:
             if ok:
                 try:
                     compiled_pattern(value)
-                except Exception as error:  # re.error, or RecursionError on absurd patterns
+                except Exception as error:  # regex.error, or RecursionError on absurd patterns
                     self.fail(path, f"bad regular expression {value!r} for {fact!r}: {error}")
+                    return False
+                risk = patterns.catastrophic(value)
+                if risk:
+                    self.fail(path, f"regular expression {value!r} for {fact!r} is unsafe: {risk}; "
+                                    "write the repeat once (a+ instead of (a+)+)")
                     return False
         if not ok:
             self.fail(path, f"{op!r} on {fact_type} fact {fact!r} needs {wanted}, got {value!r}")
@@ -332,9 +244,17 @@ class _RuleBuilder:
             except jsonschema.ValidationError as error:
                 self.fail(path, f"action {kind!r}: {error.message}")
                 return None
+        if kind in ("add_labels", "remove_labels"):
+            for label in value if isinstance(value, list) else []:
+                if label.strip() in (".", "..") or label != label.strip() or not label.strip():
+                    self.fail(path, f"label {label!r} cannot be written on every tracker (a label that is "
+                                    "empty, `.` or `..`, or starts or ends with a space, breaks URLs)")
         if kind in TEMPLATED_ACTIONS or (spec is not None and isinstance(value, str)):
             names, invalid = referenced_names(value)
             for placeholder in invalid:
+                if placeholder.startswith("an unclosed"):
+                    self.fail(path, "template has an unclosed {{ or a stray }}; write {{ fact_name }}")
+                    continue
                 self.fail(path, f"template placeholder {placeholder} is not a fact name; "
                                 "templates may only contain {{ fact_name }}")
             for name in names:

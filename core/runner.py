@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from . import plugins
-from .conditions import facts_in, normalize
+from . import patterns, plugins
+from .conditions import facts_in, normalize, tests_in
 from .engine import DEFAULT_ENGINE, Engine
 from .errors import TrackerError
 from .markers import step_marker
@@ -76,6 +76,7 @@ class Runner:
         self.fact_names = [facts_in(rule.condition) for rule in rules.rules]
         self.context = FactContext(now=options.now, settings=rules.settings)
         self.facts_used = facts_used(rules.rules)
+        self._pattern_tests = [t for rule in rules.rules for t in tests_in(rule.condition) if t.op == "matches"]
         self.budget = options.max_actions
 
     def _take(self, step: Step) -> bool:
@@ -100,7 +101,9 @@ class Runner:
         known = self.rules.by_id()
         page_steps: list[tuple[Issue, Step]] = []
         page_findings: list[list[Finding]] = []
-        for issue, facts, matched in zip(issues, facts_list, self.engine.evaluate(facts_list), strict=True):
+        results = self.engine.evaluate(facts_list)
+        self._report_slow_patterns(issues, facts_list)
+        for issue, facts, matched in zip(issues, facts_list, results, strict=True):
             firing = [self.rules.rules[i] for i in matched]
             found = [finding(issue, self.rules.rules[i], facts, self.fact_names[i]) for i in matched]
             plan.findings.extend(found)
@@ -120,6 +123,18 @@ class Runner:
                 plan.deferred.append(step)
         if self.options.apply:
             self._apply(taken, plan)
+
+    def _report_slow_patterns(self, issues: list[Issue], facts_list: list[dict[str, Any]]) -> None:
+        """Name the issue and the rules of every `matches` search that hit its time limit (it counted as no
+        match). The texts are the very objects the facts hold, so `is` finds their issue."""
+        for pattern, text in patterns.take_timeouts():
+            for issue, facts in zip(issues, facts_list, strict=True):
+                for fact in (t.fact for t in self._pattern_tests if t.value == pattern and facts.get(t.fact) is text):
+                    rules = sorted({r.id for r in self.rules.rules if any(
+                        t.op == "matches" and t.value == pattern and t.fact == fact for t in tests_in(r.condition))})
+                    log.warning("%s: %s: the regular expression %r gave up on %s (%d characters) after %.2f s; "
+                                "counted as no match", issue.key, ", ".join(rules), pattern, fact, len(text),
+                                patterns.SEARCH_TIMEOUT)
 
     def _apply(self, taken: dict[str, tuple[Issue, list[Step]]], plan: Plan) -> None:
         """Write a page's steps: re-check what another run may have written since the read, write, run
@@ -204,6 +219,14 @@ class Runner:
                 self.tracker.narrow(self.rules.rules)
             for page in self.tracker.fetch(self.options.query, self.options.since):
                 self._page(page, plan)
+        except TrackerError as error:
+            self._release()
+            if not plan.steps or not self.options.apply:
+                raise  # nothing was written: the error alone is the truth
+            # Some steps landed before the tracker failed: say both, and let the exit code say "partial".
+            plan.stopped = str(error)
+            log.warning("the run stopped after %d step(s) were written: %s", len(plan.steps), error)
+            return plan
         except BaseException:
             self._release()
             raise

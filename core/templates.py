@@ -24,6 +24,9 @@ def referenced_names(template: str) -> tuple[list[str], list[str]]:
             invalid.append(match[0])
     if "{%" in template:
         invalid.append("{% ... %}")
+    rest = PLACEHOLDER.sub("", template)
+    if "{{" in rest or "}}" in rest:
+        invalid.append("an unclosed {{ or a stray }}")
     return names, invalid
 
 
