@@ -24,6 +24,7 @@ from .model import SEVERITIES, Finding, Issue, Plan
 from .registry import FactContext
 from .report import one_line
 from .rules import RuleSet
+from .text import public_url
 from .timeutil import days_between, format_time
 
 NO_OWNER = "no owner"
@@ -207,7 +208,7 @@ class ReviewCollector:
             if not issue.assignee:
                 review.no_owner += len(found)
             ranked = sorted(((f.rule, f.severity) for f in found), key=lambda rs: -SEVERITIES.index(rs[1]))
-            row = Item(issue.key, title, issue.url, issue.assignee, issue.created, tuple(ranked))
+            row = Item(issue.key, title, public_url(issue.url), issue.assignee, issue.created, tuple(ranked))
             review.items += 1
             self._decide.add(row)
             self._oldest.add(row)
@@ -242,7 +243,8 @@ class ReviewCollector:
             by_rule[marker.rule].append((marker.level, marker.at))
         for rule, steps in by_rule.items():
             steps.sort()
-            ladder = Ladder(issue.key, title, issue.url, issue.assignee, rule, tuple(steps), rule in firing)
+            ladder = Ladder(issue.key, title, public_url(issue.url), issue.assignee, rule, tuple(steps),
+                            rule in firing)
             stats = self.review.ladder_stats[rule]
             stats.ladders += 1
             for (level, taken), (_, following) in pairwise(steps):

@@ -192,3 +192,13 @@ def test_credentials_in_a_jira_url_never_reach_output():
     assert done.returncode == 2, done.stderr
     assert "s3cret-pw" not in done.stdout + done.stderr and "tok-xyz-123" not in done.stdout + done.stderr
     assert "127.0.0.1:9" in done.stderr
+
+
+def test_credentials_in_issue_links_are_stripped_from_reports(tmp_path):
+    board = write_board(tmp_path, [{"key": "L-1", "url": "https://bot:hunter2@jira.example.invalid/browse/L-1",
+                                    "type": "Exception", "labels": ["exception"], "created": "2026-09-01"}])
+    for out in ("report.html", "report.md"):
+        result = steward("report", "--tracker", f"files:{board}", "--now", DEMO_NOW, "--out", str(tmp_path / out))
+        assert result.exit_code == 0, result.output
+        text = (tmp_path / out).read_text(encoding="utf-8")
+        assert "https://jira.example.invalid/browse/L-1" in text and "hunter2" not in text
