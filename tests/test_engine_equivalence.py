@@ -7,7 +7,7 @@ checks `Engine.evaluate` with `durable` and with `compiled` against `holds` issu
 durable_rules really evaluated them (no fallback). Values come from small pools so that rules match
 often; the test asserts that both matches and non-matches occurred for every operator.
 
-The regression tests below pin each durable_rules pitfall of DESIGN.md section 6.
+The regression tests below pin each durable_rules pitfall of docs/architecture.md section 6.
 
 Note: each distinct set of compiled conditions registers a new durable ruleset for the life of the
 durable worker (engine.py does this on purpose), so the property test uses few examples with many facts.
