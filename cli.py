@@ -233,6 +233,8 @@ def review_report(tracker_spec, rule_specs, query, url, now, since, engine_kind,
 def check(paths: tuple[str, ...]) -> None:
     """Validate rule files: exit 0, or 2 with every error as FILE:LINE: [RULE] MESSAGE."""
     rules = rulefile.load(list(paths))
+    for warning in rules.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for warning in engine.durable_warnings([r.condition for r in rules.rules], [r.id for r in rules.rules]):
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"ok: {len(rules.rules)} rules in {len(rules.files)} file(s)")

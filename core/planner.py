@@ -18,7 +18,9 @@ def _render_action(issue: Issue, rule: Rule, level: int, kind: str, value: Any,
                    facts: dict[str, Any]) -> Action | None:
     """The action as it would change the issue now, or None when it would change nothing."""
     if kind in _RENDERED or isinstance(value, str):
-        value = render(value, facts)
+        value = render(value, facts, issue.people)
+    elif isinstance(value, dict):  # an action with fields (notify): its strings are templates too
+        value = {k: render(v, facts, issue.people) if isinstance(v, str) else v for k, v in value.items()}
     if kind == "add_labels":
         value = [label for label in value if label not in issue.labels]
     elif kind == "remove_labels":
@@ -76,8 +78,9 @@ def labels_added(rule: Rule, issue: Issue) -> list[str]:
 
 
 def finding(issue: Issue, rule: Rule, facts: dict[str, Any], fact_names: list[str]) -> Finding:
-    return Finding(issue=issue.key, rule=rule.id, severity=rule.severity,
-                   facts={name: facts.get(name) for name in fact_names})
+    shown = {name: facts.get(name) for name in fact_names}
+    names = {value: issue.people[value] for value in shown.values() if isinstance(value, str) and value in issue.people}
+    return Finding(issue=issue.key, rule=rule.id, severity=rule.severity, facts=shown, names=names)
 
 
 def plan_issue(issue: Issue, facts: dict[str, Any], firing: list[Rule], known: dict[str, Rule],

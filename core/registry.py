@@ -33,6 +33,8 @@ class FactSpec:
     description: str
     compute: Callable[..., Any]
     parameter: str | None = None
+    person: bool = False  # the value is a person's id on the tracker: templates may `| mention` it
+    always: bool = False  # never missing: templates need no fallback for it
 
     def value(self, issue: Issue, ctx: FactContext, argument: str | None) -> Any:
         return self.compute(issue, ctx) if self.parameter is None else self.compute(issue, ctx, argument)

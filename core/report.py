@@ -7,12 +7,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .mentions import readable
 from .model import SEVERITIES, Action, Finding, Plan, Step, finding_json
 from .rules import RuleSet
 from .text import clean_text
 from .timeutil import format_time
 
 FORMATS = ("text", "json", "markdown")
+
+
+def _shown(item: Finding, value: Any) -> Any:
+    """A fact's value as people read it: a person's display name rather than their id."""
+    return item.names.get(value, value) if isinstance(value, str) else value
 
 
 def _value(value: Any) -> str:
@@ -30,7 +36,7 @@ def one_line(text: str, limit: int = 90) -> str:
 
 def describe(action: Action) -> str:
     if action.type == "comment":
-        return f'comment "{one_line(action.value)}"'
+        return f'comment "{one_line(readable(action.value))}"'
     if action.type in ("add_labels", "remove_labels"):
         verb = "add" if action.type == "add_labels" else "remove"
         return f"{verb} label{'s' if len(action.value) > 1 else ''} {', '.join(action.value)}"
@@ -38,7 +44,7 @@ def describe(action: Action) -> str:
         return f"assign to {action.value}"
     if action.type == "transition":
         return f"move to {action.value}"
-    return f"{action.type} {json.dumps(action.value, ensure_ascii=False)}"
+    return f"{action.type} {json.dumps(action.to_json()['value'], ensure_ascii=False)}"
 
 
 def _step_text(step: Step) -> str:
@@ -68,7 +74,7 @@ def text_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
     yield ""
     for item in _sorted_findings(plan):
         yield f"{item.issue}  {item.rule}  [{item.severity}]  {titles.get(item.rule, '')}"
-        why = ", ".join(f"{name} = {_value(value)}" for name, value in item.facts.items())
+        why = ", ".join(f"{name} = {_value(_shown(item, value))}" for name, value in item.facts.items())
         yield f"    why: {why}"
         taken = steps.pop((item.issue, item.rule), [])
         for step in taken:
@@ -109,7 +115,7 @@ def markdown_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
         yield "| Issue | Rule | Severity | Why | Action |"
         yield "|---|---|---|---|---|"
         for item in _sorted_findings(plan):
-            why = ", ".join(f"`{k}` = {_value(v)}" for k, v in item.facts.items())
+            why = ", ".join(f"`{k}` = {_value(_shown(item, v))}" for k, v in item.facts.items())
             action = "<br>".join(_step_text(s) for s in steps.get((item.issue, item.rule), [])) or "—"
             cells = [item.issue, f"{item.rule}<br>{titles.get(item.rule, '')}", item.severity, why, action]
             yield "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"

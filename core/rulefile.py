@@ -17,8 +17,8 @@ from .conditions import OPERATORS_BY_TYPE, AllOf, AnyOf, Condition, Not, Test, c
 from .facts import DEFAULT_SETTINGS
 from .model import TRACKER_ACTIONS
 from .registry import split_fact_name
-from .rules import LadderStep, Rule, RuleSet
-from .templates import referenced_names
+from .rules import LadderStep, Rule, RuleSet, guaranteed_present
+from .templates import MISSING, Placeholder, placeholders
 from .yamlsource import Path_, RuleError, RuleFileErrors, Source, parse_yaml
 
 if TYPE_CHECKING:
@@ -144,6 +144,8 @@ class _RuleBuilder:
         self.settings = settings
         self.action_names = action_names
         self.errors: list[RuleError] = []
+        self.warnings: list[RuleError] = []
+        self.guaranteed: set[str] = set()  # facts the rule's `when` proves present whenever it fires
 
     def fail(self, path: Path_, message: str) -> None:
         self.errors.append(self.source.error(path, message))
@@ -250,7 +252,9 @@ class _RuleBuilder:
                     self.fail(path, f"label {label!r} cannot be written on every tracker (a label that is "
                                     "empty, `.` or `..`, or starts or ends with a space, breaks URLs)")
         if kind in TEMPLATED_ACTIONS or (spec is not None and isinstance(value, str)):
-            names, invalid = referenced_names(value)
+            found, invalid = placeholders(value)
+            self.check_placeholders(found, path)
+            names = [p.name for p in found]
             for placeholder in invalid:
                 if placeholder.startswith("an unclosed"):
                     self.fail(path, "template has an unclosed {{ or a stray }}; write {{ fact_name }}")
@@ -261,6 +265,19 @@ class _RuleBuilder:
                 if _fact_type(name) is None:
                     self.fail(path, f"template references unknown fact {name!r}{_suggest_fact(name)}")
         return kind, value
+
+    def check_placeholders(self, found: list[Placeholder], path: Path_) -> None:
+        for placeholder in found:
+            spec = plugins.fact(placeholder.name)
+            if spec is None:
+                continue  # reported as an unknown fact
+            if placeholder.mention and not spec[0].person:
+                self.fail(path, f"`| mention` needs a fact that names a person (such as assignee or reporter), "
+                                f"not {placeholder.name!r}")
+            if placeholder.fallback is None and not spec[0].always and placeholder.name not in self.guaranteed:
+                self.warnings.append(self.source.error(path, f"{placeholder.name!r} can be missing, and the text "
+                                                             f"would then say {MISSING!r}: give a fallback, "
+                                                             f'{{{{ {placeholder.name} | "..." }}}}'))
 
     def ladder(self) -> tuple[LadderStep, ...]:
         steps = []
@@ -281,6 +298,7 @@ class _RuleBuilder:
     def build(self) -> Rule | None:
         when = self.condition(self.raw["when"], self.path + ("when",))
         exempt = self.condition(self.raw["exempt"], self.path + ("exempt",)) if "exempt" in self.raw else None
+        self.guaranteed = guaranteed_present(when) if when is not None else set()
         steps = self.ladder()
         if self.errors or when is None:
             return None
@@ -327,6 +345,7 @@ def load(specs: list[str]) -> RuleSet:
     paths = expand_paths(specs)
     action_names = sorted(set(TRACKER_ACTIONS) | set(plugins.actions()))
     errors: list[RuleError] = []
+    warnings: list[RuleError] = []
     sources: list[Source] = []
     for path in paths:
         try:
@@ -370,6 +389,7 @@ def load(specs: list[str]) -> RuleSet:
             builder = _RuleBuilder(source, path, raw, rule_settings, action_names)
             rule = builder.build()
             errors.extend(builder.errors)
+            warnings.extend(builder.warnings)
             if rule is None or override.get("enabled", True) is False:
                 continue
             if "severity" in override:
@@ -382,7 +402,8 @@ def load(specs: list[str]) -> RuleSet:
                                        f"override for unknown rule {rule_id!r}{_suggest(rule_id, sorted(seen))}"))
     if errors:
         raise RuleFileErrors(errors)
-    return RuleSet(rules=rules, settings=settings, files=[str(p) for p in paths])
+    return RuleSet(rules=rules, settings=settings, files=[str(p) for p in paths],
+                   warnings=[str(w) for w in warnings])
 
 
 def default_specs() -> list[str]:

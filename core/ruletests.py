@@ -147,7 +147,8 @@ def _check_runs(case: Case, result: CaseResult) -> None:
                 result.problems.append(f"run {number} at {format_time(now)}: expected steps {expected}, "
                                        f"got {actual}")
             if "actions" in run:
-                taken = [{"rule": a.rule, "type": a.type, "value": a.value} for s in plan.steps for a in s.actions]
+                taken = [{"rule": a.rule, "type": a.type, "value": a.to_json()["value"]}
+                         for s in plan.steps for a in s.actions]
                 if taken != run["actions"]:
                     result.problems.append(f"run {number} at {format_time(now)}: expected actions "
                                            f"{run['actions']}, got {taken}")

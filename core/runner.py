@@ -13,6 +13,7 @@ from .conditions import facts_in, normalize, tests_in
 from .engine import DEFAULT_ENGINE, Engine
 from .errors import TrackerError
 from .markers import step_marker
+from .mentions import format_mentions
 from .model import SEVERITIES, Finding, Issue, Plan, Step
 from .planner import finding, plan_issue
 from .registry import FactContext
@@ -149,7 +150,7 @@ class Runner:
             writes = [step for step in steps if not step.resumes]
             if writes:
                 try:
-                    self.tracker.apply(issue, writes, self.options.now)
+                    self.tracker.apply(issue, [self._for_tracker(step) for step in writes], self.options.now)
                     written.append((issue, writes))
                 except TrackerError as error:
                     log.warning("%s: %d step(s) not written: %s", issue.key, len(writes), error)
@@ -160,10 +161,20 @@ class Runner:
             self._run_own_actions(issue, steps)
             if self.progress:
                 self.progress(len(plan.steps), plan.issues_seen)
-        for step in self.tracker.reconcile(written, self.options.now):
+        sent = [(issue, [self._for_tracker(step) for step in steps]) for issue, steps in written]
+        ours = {(step.issue, step.rule, step.level): step for _, steps in written for step in steps}
+        for returned in self.tracker.reconcile(sent, self.options.now):
+            step = ours[(returned.issue, returned.rule, returned.level)]
             log.warning("%s: another Steward run wrote %s step %d at the same moment; its copy was kept and "
                         "this run's removed", step.issue, step.rule, step.level)
             plan.steps.remove(step)
+
+    def _for_tracker(self, step: Step) -> Step:
+        """The step as the tracker writes it: mentions in the tracker's own syntax."""
+        def text(value: Any) -> Any:
+            return format_mentions(value, self.tracker.mention) if isinstance(value, str) else value
+
+        return replace(step, actions=[replace(action, value=text(action.value)) for action in step.actions])
 
     def _still_due(self, issue: Issue, steps: list[Step], plan: Plan) -> list[Step]:
         """The steps the re-read issue still needs: one another run took meanwhile is not this run's write."""
