@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .conditions import holds
-from .markers import latest_by_rule
+from .markers import latest_by_rule, own_actions
 from .model import Action, Finding, Issue, Marker, Step
 from .rules import LadderStep, Rule
 from .templates import render
@@ -46,8 +46,9 @@ def _resume(issue: Issue, rule: Rule | None, marker: Marker, facts: dict[str, An
     only those run again, rendered with the issue's facts now."""
     if rule is None or not 0 < marker.level <= len(rule.steps):
         return None
-    actions = [_render_action(issue, rule, marker.level, kind, value, facts)
-               for kind, value in rule.steps[marker.level - 1].actions if kind in marker.pending]
+    ladder_actions = rule.steps[marker.level - 1].actions
+    due = [index for name, index in own_actions([kind for kind, _ in ladder_actions]) if name in marker.pending]
+    actions = [_render_action(issue, rule, marker.level, *ladder_actions[index], facts) for index in due]
     return Step(issue=issue.key, rule=rule.id, level=marker.level, severity=rule.severity,
                 actions=[a for a in actions if a is not None], resumes=True)
 

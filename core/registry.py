@@ -50,11 +50,14 @@ def split_fact_name(name: str) -> tuple[str, str | None]:
 class ActionSpec:
     """A rule action run by Steward itself (not the tracker), such as posting to a chat webhook.
 
-    `run(issue, value)` performs it during `apply` and returns a line describing what it did; it raises
-    TrackerError when it could not.
+    `run(issue, value, context)` performs it during `apply`, after the step's tracker write, and returns a line
+    saying what it did; it raises TrackerError when it could not (the step keeps it pending, and the next apply
+    runs it again). `context` holds the run's `now` and the rule files' settings. `check(value, settings)`,
+    if given, returns a problem with the value that the schema cannot see (such as an undefined channel).
     """
 
     name: str
     value_schema: dict[str, Any]
     description: str
-    run: Callable[[Issue, Any], str]
+    run: Callable[[Issue, Any, FactContext], str]
+    check: Callable[[Any, dict[str, Any]], str | None] | None = None

@@ -137,12 +137,13 @@ class _RuleBuilder:
     """Checks one rule's meaning and turns it into a Rule; problems go to `errors`."""
 
     def __init__(self, source: Source, path: Path_, raw: dict[str, Any], settings: dict[str, Any],
-                 action_names: list[str]):
+                 action_names: list[str], file_settings: dict[str, Any]):
         self.source = source
         self.path = path
         self.raw = raw
         self.settings = settings
         self.action_names = action_names
+        self.file_settings = file_settings
         self.errors: list[RuleError] = []
         self.warnings: list[RuleError] = []
         self.guaranteed: set[str] = set()  # facts the rule's `when` proves present whenever it fires
@@ -246,13 +247,17 @@ class _RuleBuilder:
             except jsonschema.ValidationError as error:
                 self.fail(path, f"action {kind!r}: {error.message}")
                 return None
+            problem = spec.check(value, self.file_settings) if spec.check else None
+            if problem:
+                self.fail(path, problem)
+                return None
         if kind in ("add_labels", "remove_labels"):
             for label in value if isinstance(value, list) else []:
                 if label.strip() in (".", "..") or label != label.strip() or not label.strip():
                     self.fail(path, f"label {label!r} cannot be written on every tracker (a label that is "
                                     "empty, `.` or `..`, or starts or ends with a space, breaks URLs)")
-        if kind in TEMPLATED_ACTIONS or (spec is not None and isinstance(value, str)):
-            found, invalid = placeholders(value)
+        for text in self.templates_in(kind, value, spec is not None):
+            found, invalid = placeholders(text)
             self.check_placeholders(found, path)
             names = [p.name for p in found]
             for placeholder in invalid:
@@ -265,6 +270,16 @@ class _RuleBuilder:
                 if _fact_type(name) is None:
                     self.fail(path, f"template references unknown fact {name!r}{_suggest_fact(name)}")
         return kind, value
+
+    @staticmethod
+    def templates_in(kind: str, value: Any, steward_action: bool) -> list[str]:
+        """The template texts of an action: the value of comment, assign and transition, and every string of
+        an action Steward runs itself (a string value, or the string fields of a mapping such as notify's)."""
+        if isinstance(value, str) and (kind in TEMPLATED_ACTIONS or steward_action):
+            return [value]
+        if isinstance(value, dict) and steward_action:
+            return [item for item in value.values() if isinstance(item, str)]
+        return []
 
     def check_placeholders(self, found: list[Placeholder], path: Path_) -> None:
         for placeholder in found:
@@ -386,7 +401,7 @@ def load(specs: list[str]) -> RuleSet:
                                              f"rule {raw['id']!r} has no setting {name!r}"
                                              f"{_suggest(name, sorted(rule_settings))}"))
             rule_settings.update(override.get("settings", {}))
-            builder = _RuleBuilder(source, path, raw, rule_settings, action_names)
+            builder = _RuleBuilder(source, path, raw, rule_settings, action_names, settings)
             rule = builder.build()
             errors.extend(builder.errors)
             warnings.extend(builder.warnings)

@@ -81,6 +81,8 @@ def facts_used(rules: Iterable[Rule]) -> set[str]:
         used.update(facts_in(rule.condition))
         for step in rule.steps:
             for _, value in step.actions:
-                if isinstance(value, str):
-                    used.update(referenced_names(value)[0])
+                texts = [value] if isinstance(value, str) else list(value.values()) if isinstance(value, dict) else []
+                for text in texts:
+                    if isinstance(text, str):
+                        used.update(referenced_names(text)[0])
     return used

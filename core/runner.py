@@ -12,7 +12,7 @@ from . import patterns, plugins
 from .conditions import facts_in, normalize, tests_in
 from .engine import DEFAULT_ENGINE, Engine
 from .errors import TrackerError
-from .markers import step_marker
+from .markers import own_actions, step_marker
 from .mentions import format_mentions
 from .model import SEVERITIES, Finding, Issue, Plan, Step
 from .planner import finding, plan_issue
@@ -198,20 +198,25 @@ class Runner:
         custom = plugins.actions()
         markers = {(m.rule, m.level): m for m in issue.markers}
         for step in steps:
-            actions = [a for a in step.actions if a.type in custom]
-            if not actions:
+            named = [(name, step.actions[index]) for name, index in own_actions([a.type for a in step.actions])]
+            if not named:
                 continue
             marker = markers.get((step.rule, step.level)) if step.resumes else step_marker(step, self.options.now)
             if marker is None:
                 continue
-            for action in actions:
+            if step.resumes:  # the resumed step holds only the pending actions: name them as the marker does
+                named = list(zip(marker.pending, (action for _, action in named), strict=False))
+            for name, action in named:
+                spec = custom.get(action.type)
+                if spec is None:
+                    continue
                 try:
-                    log.info("%s: %s", issue.key, custom[action.type].run(issue, action.value))
+                    log.info("%s: %s", issue.key, spec.run(issue, action.value, self.context))
                 except TrackerError as error:
                     log.warning("%s: %s of %s step %d did not run (%s); it runs on the next apply", issue.key,
                                 action.type, step.rule, step.level, error)
                     continue
-                marker = replace(marker, pending=tuple(p for p in marker.pending if p != action.type))
+                marker = replace(marker, pending=tuple(p for p in marker.pending if p != name))
                 try:
                     self.tracker.record_done(issue, marker)
                 except TrackerError as error:
