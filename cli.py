@@ -139,11 +139,13 @@ def _record_after_run(store: History, review: Review, plan: Plan, mode: str, tra
 
 
 def _execute(mode: str, rules: RuleSet, tracker_spec: str, url: str | None, options: RunOptions,
-             with_review: bool) -> tuple[Plan, Review | None]:
+             with_review: bool, title: str = "") -> tuple[Plan, Review | None]:
     """One run of the rules; with `with_review`, also the governance review of the issues it read."""
     tracker = plugins.open_tracker(tracker_spec, {"url": url})
     progress = _Progress() if mode == "apply" else None
-    collector = ReviewCollector(rules, options.now, tracker_spec) if with_review else None
+    if with_review and not title:
+        title = f"Governance review · {tracker_spec}" + (f" · {options.query}" if options.query else "")
+    collector = ReviewCollector(rules, options.now, tracker_spec, title=title) if with_review else None
     plan = Runner(tracker, rules, options, progress, observer=collector).run()
     return plan, collector.result(plan) if collector else None
 
@@ -198,7 +200,8 @@ def apply(**kwargs) -> None:
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS),
               help="html or markdown. Default: html when --out ends in .html or .htm, else markdown.")
 @_history_option("Append this run's counts to a Steward history file and draw the trends it holds.")
-def review_report(tracker_spec, rule_specs, query, url, now, since, engine_kind, out_path, fmt,
+@click.option("--title", default="", help="The report's title. Default: the tracker and the query.")
+def review_report(tracker_spec, rule_specs, query, url, now, since, engine_kind, out_path, fmt, title,
                   history_path) -> None:
     """Write the governance report for leadership (HTML or Markdown). Writes nothing to the tracker.
 
@@ -209,7 +212,7 @@ def review_report(tracker_spec, rule_specs, query, url, now, since, engine_kind,
     rules = load_rules(rule_specs)
     store = _open_history(history_path)
     options = RunOptions(now=now or utcnow(), query=query, since=since, engine=engine_kind)
-    _, review = _execute("report", rules, tracker_spec, url, options, with_review=True)
+    _, review = _execute("report", rules, tracker_spec, url, options, with_review=True, title=title)
     runs = None
     if store is not None:
         _record(store, review, "report", tracker_spec, query)
