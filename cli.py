@@ -10,18 +10,21 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .core import engine, explanation, plugins, report, ruledocs, rulefile, ruletests, scaffold
+from .core import channels, engine, explanation, plugins, report, ruledocs, rulefile, ruletests, scaffold
 from .core.crash import redact, write_report
+from .core.digest import PERIODS, DigestCollector, default_title, digest_markdown, period_of
 from .core.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_PARTIAL,
     EXIT_USAGE,
     StewardError,
+    TrackerError,
     UsageError,
     run_exit_code,
 )
 from .core.history import History, HistoryError
+from .core.mentions import format_mentions, readable
 from .core.model import Plan
 from .core.options import (
     TIME,
@@ -229,6 +232,48 @@ def review_report(tracker_spec, rule_specs, query, url, now, since, engine_kind,
     except OSError as error:
         raise UsageError(f"cannot write {out_path}: {error.strerror or error}") from None
     click.echo(f"wrote {out_path} ({fmt}, {review.findings:,} findings on {review.issues:,} issues)", err=True)
+
+
+@cli.command()
+@_source_options
+@click.option("--period", type=click.Choice(PERIODS), default="week", show_default=True,
+              help="The review cycle the digest covers.")
+@click.option("--title", default="", help="Default: Governance review <period>, as 2026-W48.")
+@click.option("--post", is_flag=True, help="Keep one digest issue per period in the tracker (a rerun updates it).")
+@click.option("--channel", "channel_name", metavar="NAME",
+              help="Send the digest to this channel of the rules' settings.channels, once per period (needs --post).")
+def digest(tracker_spec, rule_specs, query, url, now, since, engine_kind, period, title, post, channel_name) -> None:
+    """The digest for a review cycle: what to decide next, each owner's items (mentioned once), overdue
+    reviews, escalations waiting for follow-up, the period's movement. Writes nothing else to the tracker."""
+    if channel_name and not post:
+        raise UsageError("--channel needs --post: the period's digest issue records where it was sent")
+    rules = load_rules(rule_specs)
+    if channel_name and channel_name not in (rules.settings.get("channels") or {}):
+        raise UsageError(f"no channel {channel_name!r} in the rules' settings.channels")
+    now = now or utcnow()
+    name, start = period_of(now, period)
+    title = title or default_title(name)
+    tracker = plugins.open_tracker(tracker_spec, {"url": url})
+    collector = DigestCollector(rules, now, start, tracker_spec)
+    Runner(tracker, rules, RunOptions(now=now, query=query, since=since, engine=engine_kind), observer=collector).run()
+    text = digest_markdown(collector, title, name)
+    if not post:
+        click.echo(readable(text), nl=False)
+        return
+    record = tracker.find_digest(name)
+    record = tracker.publish_digest(name, title, format_mentions(text, tracker.mention),
+                                    record.sent if record else frozenset(), now)
+    click.echo(f"posted the {name} digest as {record.key}" + (f" ({record.url})" if record.url else ""))
+    if channel_name is None:
+        return
+    if channel_name in record.sent:
+        click.echo(f"the {name} digest was already sent to channel {channel_name!r}")
+        return
+    try:
+        click.echo(channels.send(channel_name, rules.settings, title, text, record.url or "", record.key))
+    except channels.ChannelError as error:
+        raise TrackerError(f"{error}; the digest issue is posted, the next run sends it again") from None
+    tracker.publish_digest(name, title, format_mentions(text, tracker.mention), record.sent | {channel_name}, now)
 
 
 @cli.command()

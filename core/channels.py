@@ -57,10 +57,6 @@ def check(value: Any, settings: dict[str, Any]) -> str | None:
     return None
 
 
-def _message(issue: Issue, text: str) -> str:
-    return readable(text)
-
-
 def _post_json(channel: str, url: str, body: dict[str, Any]) -> None:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
@@ -76,15 +72,15 @@ def _post_json(channel: str, url: str, body: dict[str, Any]) -> None:
         raise ChannelError(f"channel {channel!r} could not be reached ({type(reason).__name__})") from None
 
 
-def _send_email(channel: str, config: dict[str, Any], issue: Issue, text: str) -> None:
+def _send_email(channel: str, config: dict[str, Any], subject: str, text: str, link: str) -> None:
     host = os.environ.get("STEWARD_SMTP_HOST")
     sender = os.environ.get("STEWARD_SMTP_FROM")
     if not host or not sender:
         raise ChannelError(f"channel {channel!r} (email) needs STEWARD_SMTP_HOST and STEWARD_SMTP_FROM")
     message = EmailMessage()
     message["From"], message["To"] = sender, ", ".join(config["to"])
-    message["Subject"] = f"[Steward] {issue.key}: {issue.title}"[:200]
-    message.set_content(f"{text}\n\n{issue.url or issue.key}\n")
+    message["Subject"] = f"[Steward] {subject}"[:200]
+    message.set_content(f"{text}\n\n{link}\n" if link else f"{text}\n")
     port = int(os.environ.get("STEWARD_SMTP_PORT") or 587)
     try:
         with smtplib.SMTP(host, port, timeout=TIMEOUT) as smtp:
@@ -99,31 +95,36 @@ def _send_email(channel: str, config: dict[str, Any], issue: Issue, text: str) -
             from None
 
 
-def notify(issue: Issue, value: dict[str, Any], context: FactContext) -> str:
-    """Send the step's message to its channel; raise ChannelError when the channel did not take it."""
-    name = value["channel"]
-    config = (context.settings.get("channels") or {}).get(name)
+def send(name: str, settings: dict[str, Any], subject: str, text: str, link: str = "", key: str = "") -> str:
+    """Send `text` to the channel `name` of the rule files' settings; raise ChannelError if it did not take
+    it. `subject` heads an e-mail; `link` and `key` point at the issue (or the digest) it is about."""
+    config = (settings.get("channels") or {}).get(name)
     if config is None:
         raise ChannelError(f"channel {name!r} is not defined in settings.channels")
-    text = _message(issue, value["text"])
-    link = issue.url or ""
+    text = readable(text)
     if config["type"] == "email":
-        _send_email(name, config, issue, text)
+        _send_email(name, config, subject, text, link)
         return f"emailed {', '.join(config['to'])} via channel {name!r}"
     variable = config.get("url_env")
     url = os.environ.get(variable) if variable else None
     if not url:
         raise ChannelError(f"channel {name!r} needs its webhook URL in ${variable}, which is not set")
     if config["type"] == "slack":
-        head = f"<{link}|{issue.key}>" if link else issue.key
-        _post_json(name, url, {"text": f"{head} {text}"})
+        head = f"<{link}|{key}> " if link and key else f"{key} " if key else ""
+        _post_json(name, url, {"text": f"{head}{text}"})
     elif config["type"] == "teams":
-        head = f"[{issue.key}]({link})" if link else issue.key
+        head = f"[{key}]({link}) " if link and key else f"{key} " if key else ""
         _post_json(name, url, {"@type": "MessageCard", "@context": "https://schema.org/extensions",
-                               "summary": f"{issue.key}: {issue.title}"[:100], "text": f"{head} {text}"})
+                               "summary": subject[:100], "text": f"{head}{text}"})
     else:
-        _post_json(name, url, {"issue": issue.key, "url": link or None, "title": issue.title, "text": text})
+        _post_json(name, url, {"issue": key or None, "url": link or None, "subject": subject, "text": text})
     return f"posted to channel {name!r}"
+
+
+def notify(issue: Issue, value: dict[str, Any], context: FactContext) -> str:
+    """Send the step's message to its channel; raise ChannelError when the channel did not take it."""
+    return send(value["channel"], context.settings, f"{issue.key}: {issue.title}", value["text"], issue.url or "",
+                issue.key)
 
 
 @hookimpl

@@ -43,9 +43,10 @@ class Item:
     key: str
     title: str
     url: str | None
-    owner: str | None
+    owner: str | None  # the display name
     created: datetime | None
     findings: tuple[tuple[str, str], ...]  # (rule id, severity), most severe first
+    owner_id: str | None = None  # the tracker's id, to mention them
 
     @property
     def severity(self) -> str:
@@ -214,7 +215,7 @@ class ReviewCollector:
             if not issue.assignee:
                 review.no_owner += len(found)
             ranked = sorted(((f.rule, f.severity) for f in found), key=lambda rs: -SEVERITIES.index(rs[1]))
-            row = Item(issue.key, title, public_url(issue.url), owner, issue.created, tuple(ranked))
+            row = Item(issue.key, title, public_url(issue.url), owner, issue.created, tuple(ranked), issue.assignee)
             review.items += 1
             self._decide.add(row)
             self._oldest.add(row)

@@ -8,13 +8,23 @@ comments and markers are Steward's own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .errors import TrackerError
+from .errors import TrackerError, UsageError
 from .ledger import Identity
 from .model import Issue, Marker, Step
 from .rules import Rule
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    """The digest issue of one review period: where it is, and the channels it was already sent to."""
+
+    key: str
+    url: str | None
+    sent: frozenset[str] = frozenset()
 
 
 class Tracker:
@@ -69,6 +79,16 @@ class Tracker:
         holding only those still to run. Trackers that cannot record raise TrackerError: the runner then says
         that an action may run again."""
         raise TrackerError(f"the {self.name or 'this'} tracker cannot record that an action has run")
+
+    def find_digest(self, period: str) -> DigestRecord | None:
+        """The digest issue Steward posted for this period (`steward digest --post`), or None."""
+        raise UsageError(f"the {self.name or 'this'} tracker cannot hold a digest issue")
+
+    def publish_digest(self, period: str, title: str, body: str, sent: frozenset[str],
+                       now: datetime) -> DigestRecord:
+        """Create the period's digest issue, or update it (never a second one); `sent` records the channels
+        it went to. The body's mentions are already in the tracker's syntax."""
+        raise UsageError(f"the {self.name or 'this'} tracker cannot hold a digest issue")
 
     def close(self) -> None:
         """Flush and release what the adapter holds (the files board is written here)."""

@@ -91,7 +91,7 @@ def test_each_channel_gets_the_message_once_across_reruns(tmp_path, chats):
     for _ in range(3):
         run_json("apply", board, "--rules", str(rules))
     assert chat.received == [{"text": "<https://tracker.example.invalid/N-1|N-1> N-1 has no owner; @aisha raised it"}]
-    assert hook.received == [{"issue": "N-1", "url": "https://tracker.example.invalid/N-1", "title": "Router",
+    assert hook.received == [{"issue": "N-1", "url": "https://tracker.example.invalid/N-1", "subject": "N-1: Router",
                               "text": "N-1 needs an owner"}]
 
 

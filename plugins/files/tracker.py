@@ -21,7 +21,7 @@ from steward.core.ledger import Identity, settle
 from steward.core.markers import marker_to_json, markers_from_json, step_marker, with_marker
 from steward.core.model import Change, Comment, Issue, Marker, Step
 from steward.core.timeutil import format_time, tracker_time
-from steward.core.tracker import Tracker
+from steward.core.tracker import DigestRecord, Tracker
 
 from .board import BoardLock, check_writable, read_board, write_board
 
@@ -100,6 +100,18 @@ def issue_from_board(raw: dict[str, Any], board_name: str, identity: Identity | 
     return settle(issue, identity, stored=markers_from_json(raw.get("markers"), key))
 
 
+DIGEST_FIELD = "steward_digest"  # on a board issue: Steward's digest of one review period
+
+
+def _digest_record(raw: dict[str, Any], author: str) -> DigestRecord | None:
+    """The digest record of a board issue Steward wrote (by its author), or None for any other issue."""
+    record = raw.get(DIGEST_FIELD)
+    if not isinstance(record, dict) or raw.get("reporter") != author or not isinstance(record.get("period"), str):
+        return None
+    sent = record.get("sent") if isinstance(record.get("sent"), list) else []
+    return DigestRecord(str(raw["key"]), _text(raw.get("url")), frozenset(str(s) for s in sent))
+
+
 def _people(raw: Any) -> dict[str, str]:
     """The board's optional `people` map: display names by the ids issues hold."""
     return {str(k): str(v) for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
@@ -156,6 +168,8 @@ class FilesTracker(Tracker):
             if not isinstance(raw, dict) or raw.get("key") in (None, ""):
                 log.warning("%s: skipping issue #%d: it has no `key`", self.path, index + 1)
                 continue
+            if _digest_record(raw, self.author) is not None:
+                continue  # Steward's own digest of a review period: not work to govern
             issue = issue_from_board(raw, self.path.name, identity, people)
             if issue.key in self._by_key:
                 log.warning("%s: skipping a second issue with key %s", self.path, issue.key)
@@ -229,6 +243,36 @@ class FilesTracker(Tracker):
             raw.setdefault("changes", []).append(
                 {"field": field, "from": before, "to": after, "author": self.author, "at": format_time(now)})
         raw["updated"] = format_time(now)
+
+    def find_digest(self, period: str) -> DigestRecord | None:
+        for raw in self._load()["issues"]:
+            record = _digest_record(raw, self.author) if isinstance(raw, dict) else None
+            if record is not None and raw[DIGEST_FIELD]["period"] == period:
+                return record
+        return None
+
+    def publish_digest(self, period: str, title: str, body: str, sent: frozenset[str],
+                       now: datetime) -> DigestRecord:
+        lock = BoardLock(self.path, self.lock_wait)
+        try:
+            board = self._load(lock.acquire())
+            stamp = format_time(now)
+            found = next((raw for raw in board["issues"] if isinstance(raw, dict)
+                          and _digest_record(raw, self.author) is not None and raw[DIGEST_FIELD]["period"] == period),
+                         None)
+            if found is None:
+                found = {"key": f"DIGEST-{period}", "type": "digest", "reporter": self.author, "created": stamp,
+                         "status": "open", "status_category": "todo"}
+                board["issues"].append(found)
+            found.update({"title": title, "body": body, "updated": stamp,
+                          DIGEST_FIELD: {"period": period, "sent": sorted(sent)}})
+            check_writable(self.path)
+            write_board(self.path, board)
+        finally:
+            lock.release()
+        record = _digest_record(found, self.author)
+        assert record is not None
+        return record
 
     def close(self) -> None:
         try:
