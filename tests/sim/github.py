@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-from steward.core.markers import format_marker
+from steward.core.markers import find_markers, format_marker
 from steward.core.model import Marker
 
 from .server import Request, Response
@@ -44,10 +44,10 @@ CLASSES = ("strategic", "operational", "tactical")
 PRIORITIES = ("priority: high", "priority: medium", "priority: low")
 DOCS = "https://docs.github.com/rest"
 
-READ_KINDS = ("graphql_sweep", "graphql_issue", "graphql_timeline", "rest_issues", "rest_issue", "rest_comments",
-              "rest_timeline", "rest_events", "rest_labels", "rest_user")
+READ_KINDS = ("graphql_sweep", "graphql_issue", "graphql_timeline", "graphql_recheck", "graphql_reconcile",
+              "rest_issues", "rest_issue", "rest_comments", "rest_timeline", "rest_events", "rest_labels", "rest_user")
 WRITE_KINDS = ("rest_comment_create", "rest_label_add", "rest_label_remove", "rest_label_create", "rest_assign",
-               "rest_issue_update")
+               "rest_issue_update", "rest_comment_edit", "rest_comment_delete")
 TIMELINE_TYPENAMES = {"comment": "IssueComment", "labeled": "LabeledEvent", "unlabeled": "UnlabeledEvent",
                       "assigned": "AssignedEvent", "unassigned": "UnassignedEvent",
                       "renamed": "RenamedTitleEvent", "closed": "ClosedEvent", "reopened": "ReopenedEvent"}
@@ -90,6 +90,7 @@ class Event:
     current: str | None = None
     state_reason: str | None = None  # completed, not_planned (closed events)
     raw: dict[str, Any] | None = None
+    edited: datetime | None = None  # a comment's last edit
 
 
 @dataclass
@@ -111,7 +112,9 @@ class SimIssue:
     extra: dict[str, Any] = field(default_factory=dict)  # served as-is in GraphQL nodes and REST items
 
     def event(self, kind: str, actor: str | None, at: datetime, **values: Any) -> Event:
-        item = Event(self.number * 1_000_000 + len(self.events), kind, actor, at, **values)
+        # Ids only grow, as on GitHub, even once a comment was deleted; the issue's number is in them.
+        ident = max((e.id for e in self.events), default=self.number * 1_000_000 - 1) + 1
+        item = Event(ident, kind, actor, at, **values)
         self.events.append(item)
         return item
 
@@ -244,6 +247,7 @@ class GitHubSim:
         self.owner, self.name = owner, name
         self.issue_types = issue_types  # False: an older GHES whose schema has no `issueType`
         self.clock = SIM_NOW  # writes happen at this time, one second apart, so runs are reproducible
+        self.collaborators = set(USERS) | {VIEWER}  # who has push access: only they can be assigned
         self.changed: dict[int, SimIssue] = {}  # issues written to (or added), kept; the rest is generated
         self.added: set[int] = set()  # numbers outside 1..issues, added by hand
         self._index: dict[int, tuple[str, datetime, datetime]] = {}
@@ -297,10 +301,21 @@ class GitHubSim:
         return list(issue.labels) if issue else []
 
     def snapshot(self) -> dict[int, dict[str, Any]]:
-        """What Steward can have changed, per issue it touched: labels, assignees, state, comment bodies."""
+        """What Steward can have changed, per issue it touched: labels, assignees, state, comment bodies. Each
+        run writes its own id into its markers (`run=...`): the bodies are shown without it, so two runs that
+        wrote the same comments compare equal."""
         return {n: {"labels": sorted(i.labels), "assignees": sorted(i.assignees), "state": i.state,
-                    "comments": [e.body for e in i.events if e.kind == "comment"]}
+                    "comments": [_RUN_ID.sub("", e.body or "") for e in i.events if e.kind == "comment"]}
                 for n, i in sorted(self.changed.items())}
+
+    def steward_comments(self, number: int) -> list[str]:
+        """The bodies of Steward's own comments on an issue (the ones its login wrote)."""
+        issue = self.issue(number)
+        return [e.body or "" for e in (issue.events if issue else []) if e.kind == "comment" and e.actor == VIEWER]
+
+    def steward_markers(self, number: int) -> list[Marker]:
+        """The markers in Steward's own comments on an issue, in comment order."""
+        return [m for body in self.steward_comments(number) for m in find_markers(body)]
 
     # -- App protocol
 
@@ -320,6 +335,8 @@ class GitHubSim:
             query = str((_json(request) or {}).get("query", ""))
             if "issues(first" in query:
                 return "graphql_sweep"
+            if _ALIASED.search(query):  # several issues by number, each under an alias
+                return "graphql_reconcile" if "comments(last" in query else "graphql_recheck"
             if "issue(number" in query and "after: $cursor" in query:
                 return "graphql_timeline"
             if "issue(number" in query:
@@ -337,6 +354,8 @@ class GitHubSim:
             return "rest_issues"
         if len(rest) == 2 and rest[0] == "issues":
             return "rest_issue" if method == "GET" else "rest_issue_update"
+        if len(rest) == 3 and rest[:2] == ["issues", "comments"]:
+            return {"PATCH": "rest_comment_edit", "DELETE": "rest_comment_delete"}.get(method, "rest_comment")
         if len(rest) >= 3 and rest[0] == "issues":
             sub = rest[2]
             if sub == "comments":
@@ -384,6 +403,8 @@ class GitHubSim:
         if kind == "graphql_sweep":
             return Response(200, {"data": {"repository": {"issues": self._sweep(query, variables, page_size,
                                                                                   types)}}})
+        if kind in ("graphql_recheck", "graphql_reconcile"):
+            return self._aliased(kind, query, variables, page_size, types)
         issue = self.issue(int(variables.get("number") or 0))
         if issue is None:
             return Response(200, {"data": {"repository": {"issue": None}}, "errors": [{
@@ -394,6 +415,31 @@ class GitHubSim:
             return Response(200, {"data": {"repository": {"issue": {"timelineItems": timeline}}}})
         return Response(200, {"data": {"repository": {"issue": self._node(issue, "issueType" in query, page_size,
                                                                            types)}}})
+
+    def _aliased(self, kind: str, query: str, variables: dict[str, Any], page_size: int,
+                 types: set[str]) -> Response:
+        """Several issues by number, each under its alias; one that does not exist is null, with a NOT_FOUND
+        error naming it, and the others are answered (as GitHub does)."""
+        data: dict[str, Any] = {}
+        errors = []
+        for alias, name in _ALIASED.findall(query):
+            issue = self.issue(int(variables.get(name) or 0))
+            if issue is None:
+                data[alias] = None
+                errors.append({"type": "NOT_FOUND", "path": ["repository", alias], "locations": [
+                    {"line": 3, "column": 5}], "message": f"Could not resolve to an Issue with the number of "
+                                                          f"{variables.get(name)}."})
+            elif kind == "graphql_recheck":
+                data[alias] = self._node(issue, "issueType" in query, page_size, types)
+            else:
+                last = int(variables.get("last") or 0)
+                comments = [e for e in issue.events if e.kind == "comment" and e.raw is None][-last:] if last else []
+                data[alias] = {"comments": {"nodes": [
+                    {k: v for k, v in self._timeline_node(e).items() if k != "__typename"} for e in comments]}}
+        answer: dict[str, Any] = {"data": {"repository": data}}
+        if errors:
+            answer["errors"] = errors
+        return Response(200, answer)
 
     def _meta(self, number: int) -> tuple[str, datetime, datetime]:
         """(state, created, updated) of an issue, cached for generated issues: filters and sorts stay cheap."""
@@ -482,7 +528,8 @@ class GitHubSim:
         node: dict[str, Any] = {"__typename": TIMELINE_TYPENAMES[event.kind]}
         who = {"login": event.actor} if event.actor else None
         if event.kind == "comment":
-            return {**node, "author": who, "createdAt": stamp(event.at), "body": event.body}
+            return {**node, "fullDatabaseId": str(event.id), "author": who, "createdAt": stamp(event.at),
+                    "body": event.body}
         node.update(actor=who, createdAt=stamp(event.at))
         if event.kind in ("labeled", "unlabeled"):
             node["label"] = {"name": event.label}
@@ -547,7 +594,7 @@ class GitHubSim:
                 "html_url": f"https://github.com/{self.owner}/{self.name}/issues/{issue.number}#issuecomment-"
                             f"{event.id}",
                 "body": event.body, "user": rest_user(event.actor), "created_at": stamp(event.at),
-                "updated_at": stamp(event.at), "issue_url": f"{base}/issues/{issue.number}",
+                "updated_at": stamp(event.edited or event.at), "issue_url": f"{base}/issues/{issue.number}",
                 "author_association": "MEMBER"}
 
     def rest_event(self, issue: SimIssue, event: Event) -> dict[str, Any]:
@@ -611,7 +658,7 @@ class GitHubSim:
             return _not_found()
         since = _parse_stamp(request.param("since")) if request.param("since") else None
         items = [self.rest_comment(issue, e) for e in issue.events
-                 if e.kind == "comment" and e.raw is None and not (since and e.at < since)]
+                 if e.kind == "comment" and e.raw is None and not (since and (e.edited or e.at) < since)]
         return self._page(request, items)
 
     def _rest_timeline(self, request: Request, parts: list[str]) -> Response:
@@ -682,11 +729,39 @@ class GitHubSim:
         if issue is None or request.method != "POST":
             return _not_found()
         for login in (_json(request) or {}).get("assignees") or []:
-            if login not in issue.assignees:
+            # GitHub: "Only users with push access can add assignees to an issue. Assignees are silently
+            # ignored otherwise." The answer is still 201 with the issue, without them.
+            if login not in issue.assignees and login in self.collaborators:
                 issue.assignees.append(login)
                 issue.event("assigned", VIEWER, self.tick(), assignee=login)
                 issue.updated = self.clock
         return Response(201, self.rest_issue(issue))
+
+    def _comment_event(self, parts: list[str]) -> tuple[SimIssue | None, Event | None]:
+        """The issue and comment a `/issues/comments/{id}` path names (the issue's number is in the id)."""
+        ident = int(parts[5]) if parts[5].isdigit() else 0
+        issue = self._mutable(ident // 1_000_000) if ident else None
+        event = next((e for e in issue.events if e.id == ident and e.kind == "comment"), None) if issue else None
+        return issue, event
+
+    def _rest_comment_edit(self, request: Request, parts: list[str]) -> Response:
+        issue, event = self._comment_event(parts)
+        body = (_json(request) or {}).get("body")
+        if issue is None or event is None:
+            return _not_found()
+        if not isinstance(body, str):
+            return Response(422, {"message": "Invalid request.", "documentation_url": DOCS})
+        event.body, event.edited = body, self.tick()
+        issue.updated = self.clock
+        return Response(200, self.rest_comment(issue, event))
+
+    def _rest_comment_delete(self, request: Request, parts: list[str]) -> Response:
+        issue, event = self._comment_event(parts)
+        if issue is None or event is None:
+            return _not_found()
+        issue.events.remove(event)
+        issue.updated = self.tick()
+        return Response(204)
 
     def _rest_issue_update(self, request: Request, parts: list[str]) -> Response:
         issue = self._mutable(int(parts[4])) if parts[4].isdigit() else None
@@ -733,6 +808,10 @@ def _graphql_error(message: str, code: str) -> Response:
                                       "locations": [{"line": 1, "column": 1}], "message": message}]})
 
 
+_RUN_ID = re.compile(r" run=[0-9a-z]+(?= -->)")
+_ALIASED = re.compile(r"(\w+):\s*issue\(number:\s*\$(\w+)\)")  # `i0: issue(number: $n0)`
+
+
 def _query_number(query: str, pattern: str) -> str | None:
     match = re.search(pattern, query)
     return match.group(1) if match else None
@@ -762,7 +841,10 @@ def run_cli(url: str, args: list[str], **env: str) -> Any:
 
     from steward.cli import cli
 
-    return CliRunner().invoke(cli, args, env=steward_env(url, **env), catch_exceptions=False)
+    # Not in Actions unless a test says so: Steward then asks GitHub who the token is (GET /user) when it
+    # needs to know which comments are its own, as it would on a laptop.
+    unset: dict[str, str | None] = {"GITHUB_ACTIONS": None, "STEWARD_GITHUB_LOGIN": None}
+    return CliRunner().invoke(cli, args, env={**unset, **steward_env(url, **env)}, catch_exceptions=False)
 
 
 def run_args(command: str = "apply", now: datetime = SIM_NOW, *extra: str) -> list[str]:
@@ -778,7 +860,8 @@ def problems_after_apply(sim: GitHubSim, report: dict[str, Any], now: datetime =
     """What is wrong with the simulator's state after an apply whose JSON output is `report`.
 
     Every step in `actions` must be there exactly once (its marked comment once, its labels added or
-    removed); every step in `deferred` or `failed` must have left no comment; no marker may appear twice on an issue.
+    removed); every step in `deferred` or `failed` must have left no comment; no step may be marked in two of
+    Steward's comments on an issue (two runs' copies differ in their run id: steps are compared, not text).
     """
     found: list[str] = []
     steps: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
@@ -786,7 +869,7 @@ def problems_after_apply(sim: GitHubSim, report: dict[str, Any], now: datetime =
         steps.setdefault((action["issue"], action["rule"], action["level"]), []).append(action)
     for (key, rule, level), actions in steps.items():
         number = int(key.lstrip("#"))
-        comments, labels = sim.comments(number), sim.labels(number)
+        comments, labels = sim.steward_comments(number), sim.labels(number)
         if level > 0:
             count = sum(marker_text(rule, level, now) in c for c in comments)
             if count != 1:
@@ -799,11 +882,12 @@ def problems_after_apply(sim: GitHubSim, report: dict[str, Any], now: datetime =
     for action in report["deferred"] + report.get("failed", []):
         number = int(action["issue"].lstrip("#"))
         if action["level"] > 0 and any(marker_text(action["rule"], action["level"], now) in c
-                                       for c in sim.comments(number)):
+                                       for c in sim.steward_comments(number)):
             found.append(f"{action['issue']} {action['rule']}@{action['level']}: deferred, yet its comment is there")
-    for number, state in sim.snapshot().items():
-        markers = [m for body in state["comments"] for m in re.findall(r"<!-- steward:marker [^>]*-->", body or "")]
-        for marker in set(markers):
-            if markers.count(marker) > 1:
-                found.append(f"#{number}: {marker} is there {markers.count(marker)} times")
+    for number in sim.snapshot():
+        marked = [(m.rule, m.level) for m in sim.steward_markers(number)]
+        for rule, level in sorted(set(marked)):
+            if marked.count((rule, level)) > 1:
+                found.append(f"#{number}: {rule}@{level} is marked in {marked.count((rule, level))} of Steward's "
+                             "comments")
     return found
