@@ -204,15 +204,18 @@ class GitHubReader:
         return build_issue(raw, self.repo, self.prefix, self.identity)
 
     def _sweep_rest(self, state: str, since: datetime | None) -> Iterator[list[Issue]]:
-        # Ordered by creation, which never changes: with `updated`, an issue Steward writes to during the sweep
-        # would move to the end, shift the numbered pages, and one issue would never be read.
-        parameters: dict[str, Any] = {"state": state, "sort": "created", "direction": "asc"}
+        # REST pages are numbered, so the list must not change under them while Steward writes. Ordered by
+        # creation, which never changes (with `updated`, an issue written to would move to the end), and of
+        # every state, filtered here: with `state=open`, each issue Steward closes would leave the list, shift
+        # the later pages back by one, and the issue moved onto an already-read page would never be read.
+        parameters: dict[str, Any] = {"state": "all", "sort": "created", "direction": "asc"}
         if since is not None:
             parameters["since"] = format_time(since)
         for items in self.connection.rest_pages(f"/repos/{self.owner}/{self.name}/issues", parameters,
                                                 "listing issues"):
-            issues = self._readable([i for i in items if not (isinstance(i, dict) and "pull_request" in i)],
-                                    self._from_rest_item)
+            wanted = [i for i in items if not (isinstance(i, dict) and ("pull_request" in i or (
+                state != "all" and str(i.get("state") or "open").lower() != state)))]
+            issues = self._readable(wanted, self._from_rest_item)
             if issues:
                 yield issues
 
