@@ -83,12 +83,12 @@ def test_a_plugin_action_runs_exactly_once_across_reruns_even_after_it_failed(tm
             assert "Traceback" not in done.stderr
             reports.append(json.loads(done.stdout))
     first, second, third = reports
+    assert sorted(record.read_text(encoding="utf-8").splitlines()) == ["#1 Item 1", "#2 Item 2"]
     assert [a["type"] for a in first["actions"]] == ["comment", "record_line"] * 2
     assert sum("did not run (the recorder is down)" in w for w in first["warnings"]) == 1
     assert not any("may run again" in w for report in reports for w in report["warnings"])
     assert [a["type"] for a in second["actions"]] == ["record_line"]  # only the one that failed, once more
     assert third["actions"] == []
-    assert sorted(record.read_text(encoding="utf-8").splitlines()) == ["#1 Item 1", "#2 Item 2"]
     for number in (1, 2):
         [marker] = sim.steward_markers(number)
         assert marker.pending == () and len(sim.steward_comments(number)) == 1
