@@ -21,7 +21,7 @@ from typing import Any
 
 from steward.core.errors import TrackerError
 from steward.core.ledger import Identity
-from steward.core.markers import find_markers, new_run_id
+from steward.core.markers import dedupe, find_markers, new_run_id
 from steward.core.model import Issue, Marker, Step
 from steward.core.tracker import Tracker
 from steward.plugins.transport import read_timeout
@@ -81,7 +81,11 @@ class GitHubTracker(Tracker):
         self.writer.apply(issue, steps, now)
 
     def recheck(self, issues: list[Issue]) -> dict[str, Issue]:
-        return {issue.key: issue for issue in self.reader.several([_number(issue) for issue in issues])}
+        read = {issue.key: issue for issue in issues}
+        fresh = {issue.key: issue for issue in self.reader.several([_number(issue) for issue in issues])}
+        for key, issue in fresh.items():
+            _leave_to_its_run(issue, read[key])
+        return fresh
 
     def reconcile(self, written: list[tuple[Issue, list[Step]]], now: datetime) -> list[Step]:
         if not written:
@@ -135,6 +139,18 @@ class GitHubTracker(Tracker):
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _leave_to_its_run(fresh: Issue, read: Issue) -> None:
+    """A step whose comment appeared since this run read the issue, and whose labels are not all there yet, is
+    another run's step in the middle of being written (GitHub writes the comment first): it counts as taken
+    here, so this run neither reports it nor sends its changes. Had that run died just then, the next run
+    finishes it."""
+    known = {(m.rule, m.level) for m in read.markers + read.unfinished}
+    started = [m for m in fresh.unfinished if (m.rule, m.level) not in known]
+    if started:
+        fresh.unfinished = [m for m in fresh.unfinished if m not in started]
+        fresh.markers = dedupe(fresh.markers + started)
 
 
 def _number(issue: Issue) -> int:

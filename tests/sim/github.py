@@ -248,6 +248,7 @@ class GitHubSim:
         self.issue_types = issue_types  # False: an older GHES whose schema has no `issueType`
         self.clock = SIM_NOW  # writes happen at this time, one second apart, so runs are reproducible
         self.collaborators = set(USERS) | {VIEWER}  # who has push access: only they can be assigned
+        self.deleted: list[tuple[int, Event]] = []  # comments deleted, with their issue's number, oldest first
         self.changed: dict[int, SimIssue] = {}  # issues written to (or added), kept; the rest is generated
         self.added: set[int] = set()  # numbers outside 1..issues, added by hand
         self._index: dict[int, tuple[str, datetime, datetime]] = {}
@@ -760,6 +761,7 @@ class GitHubSim:
         if issue is None or event is None:
             return _not_found()
         issue.events.remove(event)
+        self.deleted.append((issue.number, event))
         issue.updated = self.tick()
         return Response(204)
 
