@@ -142,15 +142,22 @@ class GitHubTracker(Tracker):
 
 
 def _leave_to_its_run(fresh: Issue, read: Issue) -> None:
-    """A step whose comment appeared since this run read the issue, and whose labels are not all there yet, is
-    another run's step in the middle of being written (GitHub writes the comment first): it counts as taken
-    here, so this run neither reports it nor sends its changes. Had that run died just then, the next run
-    finishes it."""
+    """A step whose comment is there but whose labels are not all there yet (GitHub writes the comment first)
+    is another run's step in the middle of being written when its comment appeared since this run read the
+    issue, or when any Steward write reached the issue since: it counts as taken here, so this run neither
+    reports it nor sends its changes. Had that run died just then, the next run finishes it. A step found
+    half-written with no Steward write since the read is finished here, as a dead run's step is."""
     known = {(m.rule, m.level) for m in read.markers + read.unfinished}
-    started = [m for m in fresh.unfinished if (m.rule, m.level) not in known]
+    busy = _steward_writes(fresh) > _steward_writes(read)
+    started = [m for m in fresh.unfinished if busy or (m.rule, m.level) not in known]
     if started:
         fresh.unfinished = [m for m in fresh.unfinished if m not in started]
         fresh.markers = dedupe(fresh.markers + started)
+
+
+def _steward_writes(issue: Issue) -> int:
+    """How many of the issue's comments and changes are Steward's own (the ledger's flags)."""
+    return sum(c.by_steward for c in issue.comments) + sum(c.by_steward for c in issue.changes)
 
 
 def _number(issue: Issue) -> int:

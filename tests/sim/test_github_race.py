@@ -22,6 +22,7 @@ from sim.github import (
     REPO,
     SIM_NOW,
     TOKEN,
+    VIEWER,
     GitHubSim,
     SimIssue,
     problems_after_apply,
@@ -32,6 +33,7 @@ from sim.github import (
 )
 from sim.server import SimServer
 from steward.core import rulefile
+from steward.core.markers import find_markers
 from steward.core.runner import Runner, RunOptions
 from steward.plugins.github.tracker import GitHubTracker
 from steward.plugins.github.transport import Pacer
@@ -109,25 +111,47 @@ def test_a_sweep_racing_events_leaves_every_step_once_and_every_report_true(seed
     assert problems_after_apply(sim, {"actions": [], "deferred": []}) == []  # no step twice on any issue
     written = {(number, m.rule, m.level) for number in sim.snapshot() for m in sim.steward_markers(number)
                if m.at == SIM_NOW}
-    # Each step is reported by exactly one run, and it is the run whose copy stayed: the sweep's run id is the
-    # one on the issues no event was about; on an event's issue any other run id is that event's.
+    # Which run wrote which copy: the sweep's run id is the one on the issues no event was about; on an
+    # event's issue any other run id is that event's. Copies deleted by the reconcile count too.
     sweep_runs = {run_of(body) for number in sim.snapshot() if number not in events
                   for body in sim.steward_comments(number) if f"at={stamp(SIM_NOW)}" in body}
     assert len(sweep_runs) == 1
-    claims = [(int(a["issue"].lstrip("#")), a["rule"], a["level"], name)
-              for name, report in reports.items() for a in report["actions"] if a["level"] > 0]
-    claimed = {(number, rule, level): name for number, rule, level, name in claims}
-    assert len({claim for claim in claims}) == len(claimed)  # no step is reported by two runs
-    assert set(claimed) == written
-    for (number, rule, level), name in claimed.items():
-        copy = next(body for body in sim.steward_comments(number) if f"rule={rule} level={level} " in body)
-        assert (run_of(copy) in sweep_runs) == (name == "sweep"), (number, rule, level, name)
+    [sweep_run] = sweep_runs
+    copies: dict[tuple[int, str, int], list[tuple[str, bool]]] = {}  # step: (run, kept) of each copy
+    for number, event, kept in [(n, e, True) for n in sim.snapshot() for e in sim.issue(n).events] + \
+            [(n, e, False) for n, e in sim.deleted]:
+        if event.kind == "comment" and event.actor == VIEWER and f"at={stamp(SIM_NOW)}" in (event.body or ""):
+            for marker in find_markers(event.body):
+                copies.setdefault((number, marker.rule, marker.level), []).append((run_of(event.body), kept))
+
+    def run_of_process(name: str, number: int) -> str | None:
+        if name == "sweep":
+            return sweep_run
+        return next((run for (n, _, _), found in copies.items() if n == number for run, _ in found
+                     if run != sweep_run), None)
+
+    claimants: dict[tuple[int, str, int], set[str]] = {}
+    for name, report in reports.items():
+        for action in report["actions"]:
+            if action["level"] > 0:
+                claimants.setdefault((int(action["issue"].lstrip("#")), action["rule"], action["level"]),
+                                     set()).add(name)
+    assert set(claimants) == written  # every step reported is there, and every step there is reported
+    for step, names in claimants.items():
+        [owner] = [run for run, kept in copies[step] if kept]  # one copy stayed
+        # The run whose copy stayed reports it. A run whose copy was deleted does not. Another run may report
+        # it only when it wrote no copy: it found the step half-written and sent its missing changes.
+        assert owner in {run_of_process(name, step[0]) for name in names}, (step, names, copies[step])
+        for name in names:
+            run = run_of_process(name, step[0])
+            assert run == owner or run not in {r for r, _ in copies[step]}, (step, name, copies[step])
+    finished = sum(len(names) - 1 for names in claimants.values())
     skipped, deleted = met(sim, reports)
     taken_back = sum("its copy was kept" in w for report in reports.values() for w in report["warnings"])
     assert taken_back == deleted  # each deleted copy was taken out of the report of the run that wrote it
     print(f"seed {seed}: {len(written)} steps, {len(events)} events; {skipped} skipped at the re-check, "
-          f"{deleted} later copies deleted; {server.requests('graphql_recheck')} re-checks, "
-          f"{server.requests('graphql_reconcile')} reconciles")
+          f"{deleted} later copies deleted, {finished} finished by a second run; "
+          f"{server.requests('graphql_recheck')} re-checks, {server.requests('graphql_reconcile')} reconciles")
 
 
 def test_the_races_did_happen(races):
