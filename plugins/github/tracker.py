@@ -90,10 +90,17 @@ class GitHubTracker(Tracker):
     def reconcile(self, written: list[tuple[Issue, list[Step]]], now: datetime) -> list[Step]:
         if not written:
             return []
-        if self.reader.reads == "graphql":
-            recent = self.reader.recent_comments([_number(issue) for issue, _ in written])
-        else:
-            recent = {_number(issue): self.writer.recent_comments(issue, now) for issue, _ in written}
+        # The page is written: a failure here must not lose its report. A copy left behind stays one step
+        # for the ledger, and the next run that writes to the issue removes it.
+        try:
+            if self.reader.reads == "graphql":
+                recent = self.reader.recent_comments([_number(issue) for issue, _ in written])
+            else:
+                recent = {_number(issue): self.writer.recent_comments(issue, now) for issue, _ in written}
+        except TrackerError as error:
+            log.warning("could not read back the comments just written, to remove a copy another run may have "
+                        "written at the same moment (%s)", error)
+            return []
         removed = []
         for issue, steps in written:
             kept, later = later_copies(recent.get(_number(issue), []), self._identity)
@@ -101,7 +108,7 @@ class GitHubTracker(Tracker):
                 self._delete(issue, comment)
             for step in steps:
                 # A step this run posted, whose kept copy is another one: this run's copy was the later one.
-                ours = self.writer.posted.get((issue.key, step.rule, step.level))
+                ours = self.writer.posted.pop((issue.key, step.rule, step.level), None)
                 first = kept.get((step.rule, step.level))
                 if ours is not None and first is not None and first.id != ours.id:
                     removed.append(step)
@@ -109,7 +116,12 @@ class GitHubTracker(Tracker):
 
     def _delete(self, issue: Issue, comment: PostedComment) -> None:
         markers = ", ".join(f"{m.rule} step {m.level}" for m in find_markers(comment.body))
-        self.writer.delete(issue, comment)
+        try:
+            self.writer.delete(issue, comment)
+        except TrackerError as error:
+            log.warning("%s: could not delete a second copy of %s (%s); the next run that writes to it does",
+                        issue.key, markers, error)
+            return
         log.info("%s: deleted a second copy of %s (comment %s)", issue.key, markers, comment.id)
 
     def record_done(self, issue: Issue, marker: Marker) -> None:
