@@ -9,9 +9,16 @@ against a simulator in this process that adds `--latency` to every request and c
 peak memory is the child's peak resident set size. Rows:
 
 - steward plan: the GraphQL sweep alone (reads). Floor: ceil(open issues / 100) requests, plus one request
-  per further 100 timeline items of an issue with more than 100 (none unless --long-share > 0).
+  per further 100 timeline items of an issue with more than 100 (none unless --long-share > 0), plus one
+  GET /user when some issue read carries a marked comment (only Steward's own are its state: outside
+  Actions, the token's user says who Steward is).
 - steward apply: the same sweep plus the repository's label list, and the writes. Write floor: one comment
-  per marked step, one request per label added or removed, one per label new to the repository.
+  per marked step, one request per label added or removed, one per label new to the repository. Its reads
+  include what makes two runs at once safe: per page written to, one re-check of the acted-on issues just
+  before writing and one reconcile read just after (plus one GET /user, asked once to tell Steward's own
+  comments from people's). The line under the table shows apply's reads and writes per 10,000 issues before
+  those (the same run's requests without the re-check, reconcile and GET /user, which change nothing
+  else) and after, beside the floors.
 - steward apply --since: after `--changed` issues got a new comment, a run `--since` the end of the first
   reads only those (one sweep page per 100 changed issues).
 - naive reader: what per-issue tools (actions/stale and the like) do over REST: list the open issues, then
@@ -40,6 +47,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from sim.github import READ_KINDS, SIM_NOW, WRITE_KINDS, GitHubSim, run_args, stamp, steward_env  # noqa: E402
 from sim.server import SimServer  # noqa: E402
 
+from steward.core.markers import find_markers  # noqa: E402
+
 # Runs a command in this interpreter and reports its peak RSS (KiB on Linux) on stderr when it exits.
 PEAK = ("import atexit, resource, sys\n"
         "atexit.register(lambda: sys.stderr.write("
@@ -54,9 +63,11 @@ NAIVE = PEAK + f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\ni
 
 
 class Measured:
-    def __init__(self, label: str, reads: int, writes: int, wall: float, peak_mb: float, output: str):
+    def __init__(self, label: str, reads: int, writes: int, wall: float, peak_mb: float, output: str,
+                 kinds: dict[str, int] | None = None):
         self.label, self.reads, self.writes, self.wall, self.peak_mb = label, reads, writes, wall, peak_mb
         self.report = json.loads(output) if output.startswith("{") else None
+        self.kinds = kinds or {}
 
 
 def child(server: SimServer, code: str, args: list[str], label: str) -> Measured:
@@ -70,7 +81,12 @@ def child(server: SimServer, code: str, args: list[str], label: str) -> Measured
         sys.exit(f"{label} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     peak = [line for line in done.stderr.splitlines() if line.startswith("steward-peak-kib=")]
     return Measured(label, server.requests(*READ_KINDS), server.requests(*WRITE_KINDS), wall,
-                    int(peak[-1].split("=")[1]) / 1024 if peak else float("nan"), done.stdout)
+                    int(peak[-1].split("=")[1]) / 1024 if peak else float("nan"), done.stdout, dict(server.counts))
+
+
+def asks_identity(sim: GitHubSim, numbers: list[int]) -> int:
+    """1 when one of these issues has a comment with a marker: Steward then asks once who it is (GET /user)."""
+    return int(any(find_markers(body) for number in numbers for body in sim.comments(number)))
 
 
 def write_floor(report: dict, known_labels: set[str]) -> int:
@@ -79,6 +95,20 @@ def write_floor(report: dict, known_labels: set[str]) -> int:
     changes = sum(len(a["value"]) for a in report["actions"] if a["type"] in ("add_labels", "remove_labels"))
     new = {label for a in report["actions"] if a["type"] == "add_labels" for label in a["value"]} - known_labels
     return comments + changes + len(new)
+
+
+SAFETY_READS = ("graphql_recheck", "graphql_reconcile", "rest_user")  # what two runs at once cost
+
+
+def safety_line(apply: Measured, read_floor: int, identity: int, writes_floor: int, issues: int) -> str:
+    """apply's reads and writes per 10,000 issues without and with the GET /user, re-check and reconcile."""
+    scale = 10_000 / issues
+    recheck, reconcile, user = (apply.kinds.get(kind, 0) for kind in SAFETY_READS)
+    before = apply.reads - recheck - reconcile - user
+    return (f"steward apply per 10,000 issues: reads {before * scale:,.0f} before (floor {read_floor * scale:,.0f})"
+            f", {apply.reads * scale:,.0f} after: +{user * scale:,.0f} GET /user (floor +{identity * scale:,.0f}), "
+            f"+{recheck * scale:,.0f} re-check, +{reconcile * scale:,.0f} reconcile; "
+            f"writes {apply.writes * scale:,.0f} (floor {writes_floor * scale:,.0f}; a run alone deletes no copy)")
 
 
 def naive_worker(url: str) -> None:
@@ -135,6 +165,7 @@ def main() -> None:
     open_numbers = [n for n in range(1, args.issues + 1) if sim.issue(n).state == "open"]
     nested = sum(max(0, math.ceil(len(sim.issue(n).events) / 100) - 1) for n in open_numbers)
     floor = math.ceil(len(open_numbers) / 100)
+    identity = asks_identity(sim, open_numbers)
     known = set(sim.repo_labels)
     print(f"GitHub simulator: {args.issues:,} issues ({len(open_numbers):,} open), seed {args.seed}, "
           f"{args.latency * 1000:.0f} ms latency per request, {args.violations:.0%} breaking a rule, "
@@ -142,17 +173,18 @@ def main() -> None:
     print(f"{'':<34}{'reads':>10}{'floor':>8}{'writes':>10}{'floor':>8}{'wall s':>10}{'peak MB':>10}{'issues':>9}")
     with SimServer(sim, latency=args.latency) as server:
         plan = child(server, STEWARD, run_args("plan"), "steward plan (GraphQL)")
-        print(row(plan, f"{floor + nested:,}", "0", plan.report["issues_seen"]), flush=True)
+        print(row(plan, f"{floor + nested + identity:,}", "0", plan.report["issues_seen"]), flush=True)
         apply = child(server, STEWARD, run_args("apply"), "steward apply")
-        print(row(apply, f"{floor + nested + 1:,}", f"{write_floor(apply.report, known):,}",
+        print(row(apply, f"{floor + nested + identity + 1:,}", f"{write_floor(apply.report, known):,}",
                   apply.report["issues_seen"]), flush=True)
         since = sim.clock + timedelta(seconds=1)
         for number in open_numbers[:: max(1, len(open_numbers) // args.changed)][:args.changed]:
-            sim.touch(number)
+            sim.touch(number)  # a person comments
         incremental = child(server, STEWARD, run_args("apply", SIM_NOW, "--since", stamp(since) or ""),
                             f"steward apply --since ({args.changed} changed)")
         # Its floor: one sweep page per 100 changed issues, plus the label list if it writes a label.
-        since_floor = math.ceil(args.changed / 100) + (1 if incremental.writes else 0)
+        changed = open_numbers[:: max(1, len(open_numbers) // args.changed)][:args.changed]
+        since_floor = math.ceil(args.changed / 100) + (1 if incremental.writes else 0) + asks_identity(sim, changed)
         print(row(incremental, f"{since_floor}", f"{write_floor(incremental.report, known):,}",
                   incremental.report["issues_seen"]), flush=True)
     naive = None
@@ -168,7 +200,8 @@ def main() -> None:
         scale = "" if naive_size == args.issues else f" (naive scaled by {1 / per_issue:.2f} to {args.issues:,})"
         print(f"naive / steward plan{scale}: read requests {naive.reads / per_issue / plan.reads:.0f}x, "
               f"wall time {naive.wall / per_issue / plan.wall:.0f}x, peak memory {naive.peak_mb / plan.peak_mb:.2f}x")
-    print(f"steward plan reads / floor: {plan.reads / (floor + nested):.2f}; "
+    print(safety_line(apply, floor + nested + 1, identity, write_floor(apply.report, known), args.issues))
+    print(f"steward plan reads / floor: {plan.reads / (floor + nested + identity):.2f}; "
           f"apply writes / floor: {apply.writes / max(1, write_floor(apply.report, known)):.2f}; "
           f"--since run read {incremental.report['issues_seen']} of {len(open_numbers):,} open issues")
     if not args.skip_memory:

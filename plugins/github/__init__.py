@@ -3,8 +3,10 @@
 The tracker is registered by name, so PyGithub is imported only when `--tracker github:...` is opened.
 
 Rooms: transport.py (requester, retries, pacing, error wording) · queries.py (the GraphQL documents) ·
-parse.py (JSON to model issues) · read.py (sweeps, one issue, the REST fallback) · write.py (comments
-first, then labels, assignees, state) · tracker.py (the Tracker that wires them) · event.py (`steward event`).
+parse.py (JSON to model issues) · read.py (sweeps, one issue, a page of issues by number, the REST
+fallback) · write.py (comments first, then labels, assignees, state) · comments.py (what later edits change
+in Steward's comments, which copy of a step stays) · tracker.py (the Tracker that wires them: re-check and
+reconcile) · event.py (`steward event`).
 """
 
 from __future__ import annotations

@@ -52,6 +52,11 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
+def _id(value: Any) -> str | None:
+    """A comment id as text: GraphQL sends a BigInt as a string, REST a number."""
+    return str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) and str(value) else None
+
+
 @dataclass
 class Event:
     """One history item, tracker-neutral enough for both GraphQL and REST reads."""
@@ -61,6 +66,7 @@ class Event:
     at: datetime
     value: str | None = None
     previous: str | None = None
+    id: str | None = None  # a comment's id (REST `id`, GraphQL `fullDatabaseId`): what edits and deletes name
 
 
 def graphql_event(node: dict[str, Any]) -> Event | None:
@@ -71,7 +77,7 @@ def graphql_event(node: dict[str, Any]) -> Event | None:
     if kind is None or at is None:
         return None
     if kind == "comment":
-        return Event(kind, login(node.get("author")), at, node.get("body") or "")
+        return Event(kind, login(node.get("author")), at, node.get("body") or "", id=_id(node.get("fullDatabaseId")))
     actor = login(node.get("actor"))
     if kind in ("labeled", "unlabeled"):
         name = (node.get("label") or {}).get("name")
@@ -93,7 +99,8 @@ def rest_event(item: dict[str, Any]) -> Event | None:
     if kind is None or at is None:
         return None
     if kind == "comment":
-        return Event(kind, login(item.get("user")) or login(item.get("actor")), at, item.get("body") or "")
+        return Event(kind, login(item.get("user")) or login(item.get("actor")), at, item.get("body") or "",
+                     id=_id(item.get("id")))
     actor = login(item.get("actor"))
     if kind in ("labeled", "unlabeled"):
         name = (item.get("label") or {}).get("name")
@@ -157,14 +164,19 @@ def raw_from_rest(item: dict[str, Any]) -> RawIssue:
 
 
 def build_issue(raw: RawIssue, repo: str, prefix: str, identity: Identity | None = None) -> Issue:
-    """The tracker-neutral issue: comments, one Change per label, priority changes from the label family."""
+    """The tracker-neutral issue: comments, one Change per label, priority changes from the label family.
+
+    `extra["comment_ids"]` holds each comment's id, in the order of `comments`: the ids Steward needs to edit
+    or delete one of its own comments."""
     comments: list[Comment] = []
+    comment_ids: list[str | None] = []
     changes: list[Change] = []
     family: list[str] = []  # priority labels present while replaying the history, oldest first
     for event in sorted(raw.events, key=lambda e: e.at):
         if event.kind == "comment":
             body = event.value or ""
             comments.append(Comment(author=event.actor, created=event.at, body=body))
+            comment_ids.append(event.id)
         elif event.kind in ("labeled", "unlabeled"):
             name = event.value or ""
             added = event.kind == "labeled"
@@ -197,6 +209,6 @@ def build_issue(raw: RawIssue, repo: str, prefix: str, identity: Identity | None
         assignee=raw.assignees[0] if raw.assignees else None, reporter=raw.author,
         created=raw.created, updated=raw.updated, due=raw.due, comments=comments, changes=changes,
         extra={"number": raw.number, "assignees": list(raw.assignees), "state_reason": raw.state_reason,
-               "milestone": raw.milestone},
+               "milestone": raw.milestone, "comment_ids": comment_ids},
     )
     return settle(issue, identity, assignees=raw.assignees)

@@ -3,7 +3,9 @@
 A sweep asks for 100 issues per request, each with its labels, assignees, milestone and its first 100
 timeline items (comments, labeled, unlabeled, assigned, unassigned, renamed, closed, reopened). Only an issue
 with more than 100 timeline items costs follow-up requests (`TIMELINE_QUERY`). `repository.issues` never
-contains pull requests. Every document is validated against GitHub's published schema in the tests.
+contains pull requests. Just before writing a page, the issues Steward acts on are read again in one request
+(`recheck_query`: one aliased `issue(number:)` per issue); just after, their recent comments are read in one
+request (`reconcile_query`). Every document is validated against GitHub's published schema in the tests.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ TIMELINE_FIELDS = f"""
   pageInfo {{ hasNextPage endCursor }}
   nodes {{
     __typename
-    ... on IssueComment {{ author {{ login }} createdAt body }}
+    ... on IssueComment {{ fullDatabaseId author {{ login }} createdAt body }}
     ... on LabeledEvent {{ {_ACTOR} createdAt label {{ name }} }}
     ... on UnlabeledEvent {{ {_ACTOR} createdAt label {{ name }} }}
     ... on AssignedEvent {{ {_ACTOR} createdAt {_ASSIGNEE} }}
@@ -76,5 +78,33 @@ TIMELINE_QUERY = f"""query($owner: String!, $name: String!, $number: Int!, $curs
       timelineItems(first: {TIMELINE_PAGE}, after: $cursor, itemTypes: [{_TYPES}]) {{{TIMELINE_FIELDS}
       }}
     }}
+  }}
+}}"""
+
+
+def _numbers(count: int) -> str:
+    """The variable definitions of `count` issue numbers: `, $n0: Int!, $n1: Int!, ...`."""
+    return "".join(f", $n{i}: Int!" for i in range(count))
+
+
+def recheck_query(count: int, with_type: bool = True) -> str:
+    """`count` issues by number (variables `n0`, `n1`, ...), each under the alias `i0`, `i1`, ... with every
+    field a sweep reads: one request re-reads a page of acted-on issues."""
+    issues = "".join(f"\n    i{i}: issue(number: $n{i}) {{{_issue_fields(with_type)}\n    }}" for i in range(count))
+    return f"""query Recheck($owner: String!, $name: String!{_numbers(count)}) {{
+  repository(owner: $owner, name: $name) {{{issues}
+  }}
+}}"""
+
+
+RECENT_COMMENTS = 100  # a race leaves its copies among an issue's newest comments
+
+
+def reconcile_query(count: int) -> str:
+    """The newest comments (`$last` of them) of `count` issues by number, with the ids needed to delete one."""
+    issues = "".join(f"\n    i{i}: issue(number: $n{i}) {{ comments(last: $last) {{ nodes {{ fullDatabaseId "
+                     f"author {{ login }} createdAt body }} }} }}" for i in range(count))
+    return f"""query Reconcile($owner: String!, $name: String!, $last: Int!{_numbers(count)}) {{
+  repository(owner: $owner, name: $name) {{{issues}
   }}
 }}"""

@@ -1,4 +1,6 @@
-"""Reading GitHub issues: GraphQL sweeps at 100 issues a request, one issue by number, the REST fallback.
+"""Reading GitHub issues: GraphQL sweeps at 100 issues a request, one issue by number, a page of issues by
+number in one request (the re-check before writing), their recent comments (the reconcile after), and the REST
+fallback.
 
 The REST timeline (one request per issue) is a fallback, used when GraphQL is unavailable (some GitHub
 Enterprise Server setups) or when `STEWARD_GITHUB_READS=rest`.
@@ -6,6 +8,7 @@ Enterprise Server setups) or when `STEWARD_GITHUB_READS=rest`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -16,8 +19,9 @@ from steward.core.ledger import Identity
 from steward.core.model import Issue
 from steward.core.timeutil import format_time
 
+from .comments import PostedComment, from_graphql
 from .parse import Event, build_issue, graphql_event, raw_from_graphql, raw_from_rest, rest_event
-from .queries import TIMELINE_QUERY, issue_query, sweep_query
+from .queries import RECENT_COMMENTS, TIMELINE_QUERY, issue_query, recheck_query, reconcile_query, sweep_query
 from .transport import GitHubConnection, GitHubError
 
 log = logging.getLogger("steward.github")
@@ -89,6 +93,52 @@ class GitHubReader:
             raise TrackerError(f"#{number} is a pull request; Steward evaluates issues only")
         return self._from_rest_item(item)
 
+    def several(self, numbers: list[int]) -> list[Issue]:
+        """These issues as they are now (one GraphQL request per 100); an issue gone since is left out."""
+        if self.reads == "graphql":
+            issues = []
+            for chunk, data in self._aliased(numbers, recheck_query, {}, "re-reading issues before writing"):
+                nodes = [data.get(f"i{index}") for index in range(len(chunk))]
+                issues += self._readable([n for n in nodes if n is not None], self._from_graphql_node)
+            return issues
+        issues = []
+        for number in numbers:
+            try:
+                issues.append(self.one(number))
+            except GitHubError as error:
+                if error.status != 404:
+                    raise
+        return issues
+
+    def recent_comments(self, numbers: list[int]) -> dict[int, list[PostedComment]]:
+        """The newest comments of these issues, by number, with their ids (GraphQL only: one request per 100)."""
+        found: dict[int, list[PostedComment]] = {}
+        for chunk, data in self._aliased(numbers, lambda count, _: reconcile_query(count), {"last": RECENT_COMMENTS},
+                                         "re-reading comments after writing"):
+            for index, number in enumerate(chunk):
+                nodes = ((data.get(f"i{index}") or {}).get("comments") or {}).get("nodes") or []
+                found[number] = [c for c in map(from_graphql, nodes) if c is not None]
+        return found
+
+    def _aliased(self, numbers: list[int], make_query: Callable[[int, bool], str], variables: dict[str, Any],
+                 what: str) -> Iterator[tuple[list[int], dict[str, Any]]]:
+        """Run an aliased query (`i0: issue(number: $n0)`, ...) for each chunk of 100 numbers: (chunk, repository
+        data). An issue deleted meanwhile answers null with a NOT_FOUND error; the others are still read."""
+        size = self.connection.page_size
+        for start in range(0, len(numbers), size):
+            chunk = numbers[start:start + size]
+            values = {"owner": self.owner, "name": self.name, **variables,
+                      **{f"n{index}": number for index, number in enumerate(chunk)}}
+            document = functools.partial(make_query, len(chunk))
+            try:
+                data = self._graphql_with_type(document, values, what)
+            except GitHubError as error:
+                errors = (error.data or {}).get("errors") or []
+                if not errors or any(not isinstance(e, dict) or e.get("type") != "NOT_FOUND" for e in errors):
+                    raise
+                data = (error.data or {}).get("data") or {}
+            yield chunk, data.get("repository") or {}
+
     def _graphql_with_type(self, make_query: Callable[[bool], str], variables: dict[str, Any],
                            what: str) -> dict[str, Any]:
         """Run a query; if the server does not know `issueType` (older GHES), run it again without it."""
@@ -154,15 +204,18 @@ class GitHubReader:
         return build_issue(raw, self.repo, self.prefix, self.identity)
 
     def _sweep_rest(self, state: str, since: datetime | None) -> Iterator[list[Issue]]:
-        # Ordered by creation, which never changes: with `updated`, an issue Steward writes to during the sweep
-        # would move to the end, shift the numbered pages, and one issue would never be read.
-        parameters: dict[str, Any] = {"state": state, "sort": "created", "direction": "asc"}
+        # REST pages are numbered, so the list must not change under them while Steward writes. Ordered by
+        # creation, which never changes (with `updated`, an issue written to would move to the end), and of
+        # every state, filtered here: with `state=open`, each issue Steward closes would leave the list, shift
+        # the later pages back by one, and the issue moved onto an already-read page would never be read.
+        parameters: dict[str, Any] = {"state": "all", "sort": "created", "direction": "asc"}
         if since is not None:
             parameters["since"] = format_time(since)
         for items in self.connection.rest_pages(f"/repos/{self.owner}/{self.name}/issues", parameters,
                                                 "listing issues"):
-            issues = self._readable([i for i in items if not (isinstance(i, dict) and "pull_request" in i)],
-                                    self._from_rest_item)
+            wanted = [i for i in items if not (isinstance(i, dict) and ("pull_request" in i or (
+                state != "all" and str(i.get("state") or "open").lower() != state)))]
+            issues = self._readable(wanted, self._from_rest_item)
             if issues:
                 yield issues
 

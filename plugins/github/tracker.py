@@ -1,11 +1,19 @@
 """The GitHub tracker (GitHub.com and GitHub Enterprise Server) on PyGithub.
 
 It wires the rooms of this package together: transport (requester, retries, pacing), read (sweeps and one
-issue), write (comments first, then labels, assignees and state).
+issue), write (comments first, then labels, assignees and state), comments (what happens to Steward's
+comments after they are written).
+
+Two runs may take the same step at the same moment (a scheduled sweep and an event about one of its issues
+run in different concurrency groups): just before writing a page the runner asks `recheck` (one read of the
+page's acted-on issues) and skips what another run took meanwhile; just after, `reconcile` reads their recent
+comments once and, where a step's comment is there twice, deletes every copy but the earliest. A run whose
+copy was deleted says so, so every report stays true. docs/github.md says what window remains.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -13,14 +21,18 @@ from typing import Any
 
 from steward.core.errors import TrackerError
 from steward.core.ledger import Identity
-from steward.core.model import Issue, Step
+from steward.core.markers import dedupe, find_markers, new_run_id
+from steward.core.model import Issue, Marker, Step
 from steward.core.tracker import Tracker
 from steward.plugins.transport import read_timeout
 
+from .comments import PostedComment, later_copies
 from .parse import ACTIONS_LOGINS, DEFAULT_PRIORITY_PREFIX
 from .read import GitHubReader
 from .transport import DEFAULT_API_URL, DEFAULT_TIMEOUT, PAGE_SIZE, WRITES_PER_MINUTE, GitHubConnection, Pacer
 from .write import GitHubWriter
+
+log = logging.getLogger("steward.github")
 
 
 class GitHubTracker(Tracker):
@@ -29,7 +41,7 @@ class GitHubTracker(Tracker):
     def __init__(self, repo: str, token: str | None, url: str | None = None, *,
                  priority_prefix: str = DEFAULT_PRIORITY_PREFIX, page_size: int = PAGE_SIZE, reads: str = "graphql",
                  timeout: float = DEFAULT_TIMEOUT, pacer: Pacer | None = None,
-                 steward_logins: Iterable[str] = ()):
+                 steward_logins: Iterable[str] = (), run: str | None = None):
         owner, _, name = (repo or "").partition("/")
         if not owner or not name or "/" in name:
             raise TrackerError("--tracker github:OWNER/REPO needs the repository, e.g. github:octo-org/octo-repo")
@@ -38,11 +50,14 @@ class GitHubTracker(Tracker):
         if reads not in ("graphql", "rest"):
             raise TrackerError(f"STEWARD_GITHUB_READS must be graphql or rest, not {reads!r}")
         self.repo = repo
+        self.run = run or new_run_id()  # written into every marker of this run: whose copy of a step is whose
         self.connection = GitHubConnection(repo, token, url, timeout=timeout, pacer=pacer, page_size=page_size)
-        self.reader = GitHubReader(self.connection, owner, name, priority_prefix, reads)
-        self.writer = GitHubWriter(self.connection, owner, name)
         self.steward_logins = frozenset(steward_logins)
-        self._identity: Identity | None = None
+        # Asked on first use only: a run whose issues carry no marked comment never asks who Steward is.
+        self._identity = Identity.later(self._logins)
+        self.reader = GitHubReader(self.connection, owner, name, priority_prefix, reads)
+        self.reader.identity = self._identity
+        self.writer = GitHubWriter(self.connection, owner, name, self.run)
 
     @property
     def requests(self) -> dict[str, int]:
@@ -65,18 +80,66 @@ class GitHubTracker(Tracker):
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
         self.writer.apply(issue, steps, now)
 
+    def recheck(self, issues: list[Issue]) -> dict[str, Issue]:
+        read = {issue.key: issue for issue in issues}
+        fresh = {issue.key: issue for issue in self.reader.several([_number(issue) for issue in issues])}
+        for key, issue in fresh.items():
+            _leave_to_its_run(issue, read[key])
+        return fresh
+
+    def reconcile(self, written: list[tuple[Issue, list[Step]]], now: datetime) -> list[Step]:
+        if not written:
+            return []
+        # The page is written: a failure here must not lose its report. A copy left behind stays one step
+        # for the ledger, and the next run that writes to the issue removes it.
+        try:
+            if self.reader.reads == "graphql":
+                recent = self.reader.recent_comments([_number(issue) for issue, _ in written])
+            else:
+                recent = {_number(issue): self.writer.recent_comments(issue, now) for issue, _ in written}
+        except TrackerError as error:
+            log.warning("could not read back the comments just written, to remove a copy another run may have "
+                        "written at the same moment (%s)", error)
+            return []
+        removed = []
+        for issue, steps in written:
+            kept, later = later_copies(recent.get(_number(issue), []), self._identity)
+            for comment in later:
+                self._delete(issue, comment)
+            for step in steps:
+                # A step this run posted, whose kept copy is another one: this run's copy was the later one.
+                ours = self.writer.posted.pop((issue.key, step.rule, step.level), None)
+                first = kept.get((step.rule, step.level))
+                if ours is not None and first is not None and first.id != ours.id:
+                    removed.append(step)
+        return removed
+
+    def _delete(self, issue: Issue, comment: PostedComment) -> None:
+        markers = ", ".join(f"{m.rule} step {m.level}" for m in find_markers(comment.body))
+        try:
+            self.writer.delete(issue, comment)
+        except TrackerError as error:
+            log.warning("%s: could not delete a second copy of %s (%s); the next run that writes to it does",
+                        issue.key, markers, error)
+            return
+        log.info("%s: deleted a second copy of %s (comment %s)", issue.key, markers, comment.id)
+
+    def record_done(self, issue: Issue, marker: Marker) -> None:
+        self.writer.record_pending(issue, marker)
+
     def identity(self) -> Identity:
+        return self._identity
+
+    def _logins(self) -> set[str]:
         """The logins Steward writes as: those configured (`--steward-login`, `STEWARD_GITHUB_LOGIN`) and
         github-actions[bot]; outside Actions and with none configured, also the token's own user (one
         request, once)."""
-        if self._identity is None:
-            logins = set(self.steward_logins) | set(ACTIONS_LOGINS)
-            if not self.steward_logins and os.environ.get("GITHUB_ACTIONS") != "true":
-                viewer = self.viewer_login()
-                if viewer:
-                    logins.add(viewer)
-            self._identity = Identity(frozenset(logins))
-        return self._identity
+        logins = set(self.steward_logins) | set(ACTIONS_LOGINS)
+        if not self.steward_logins and os.environ.get("GITHUB_ACTIONS") != "true":
+            viewer = self.viewer_login()
+            if viewer:
+                logins.add(viewer)
+        return logins
 
     def viewer_login(self) -> str | None:
         """The login of the token's user, or None when the token cannot say (e.g. an Actions token)."""
@@ -88,6 +151,29 @@ class GitHubTracker(Tracker):
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _leave_to_its_run(fresh: Issue, read: Issue) -> None:
+    """A step whose comment is there but whose labels are not all there yet (GitHub writes the comment first)
+    is another run's step in the middle of being written when its comment appeared since this run read the
+    issue, or when any Steward write reached the issue since: it counts as taken here, so this run neither
+    reports it nor sends its changes. Had that run died just then, the next run finishes it. A step found
+    half-written with no Steward write since the read is finished here, as a dead run's step is."""
+    known = {(m.rule, m.level) for m in read.markers + read.unfinished}
+    busy = _steward_writes(fresh) > _steward_writes(read)
+    started = [m for m in fresh.unfinished if busy or (m.rule, m.level) not in known]
+    if started:
+        fresh.unfinished = [m for m in fresh.unfinished if m not in started]
+        fresh.markers = dedupe(fresh.markers + started)
+
+
+def _steward_writes(issue: Issue) -> int:
+    """How many of the issue's comments and changes are Steward's own (the ledger's flags)."""
+    return sum(c.by_steward for c in issue.comments) + sum(c.by_steward for c in issue.changes)
+
+
+def _number(issue: Issue) -> int:
+    return int(issue.extra.get("number") or issue.key.lstrip("#"))
 
 
 def _env_int(name: str, default: int, minimum: int) -> int:

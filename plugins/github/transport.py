@@ -157,13 +157,14 @@ class GitHubConnection:
             lambda: self._exchange("graphql", lambda: self.requester.graphql_query(query, variables)), what)
         return data["data"]
 
-    def comment(self, path: str, body: str, what: str, landed: Callable[[], bool] | None) -> None:
+    def comment(self, path: str, body: str, what: str, landed: Callable[[], bool] | None) -> Any:
         """POST a comment exactly once: after a 5xx or a lost answer it is only sent again once `landed()`
-        says it is not there."""
-        self.transport.write_once(
+        says it is not there. Returns GitHub's answer (the comment), or None when it had landed unanswered."""
+        result = self.transport.write_once(
             lambda: self._exchange("write", lambda: self.requester.requestJsonAndCheck("POST", path,
                                                                                        input={"body": body})),
             what, landed=landed)
+        return None if result is None else result[1]
 
     def rest_pages(self, path: str, parameters: dict[str, Any], what: str) -> Iterator[list[Any]]:
         url: str | None = path

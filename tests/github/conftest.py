@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 import vcr
 
+from steward.plugins.github import tracker as gh_tracker
 from steward.plugins.github import transport as gh_transport
 
 HERE = Path(__file__).parent
 CASSETTES = HERE / "cassettes"
 PAYLOADS = HERE / "payloads"
 TOKEN = "test-token-not-real"
+RUN = "c0ffee01"  # the run id the cassettes' markers carry (make_cassettes.RUN)
 
 
 def _json(request):
@@ -97,6 +99,7 @@ def github_env(monkeypatch, tmp_path, fake_time):
                  "STEWARD_GITHUB_READS", "STEWARD_GITHUB_PRIORITY_PREFIX", "GITHUB_REPOSITORY", "GH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setattr(gh_tracker, "new_run_id", lambda: RUN)  # a run's markers name it: pinned, as recorded
     summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     monkeypatch.setenv("GITHUB_OUTPUT", str(output))

@@ -35,7 +35,9 @@ OUT = HERE / "cassettes"
 API = "https://api.github.com"
 JSON_HEADERS = {"Content-Type": ["application/json; charset=utf-8"]}
 EVENT_NOW = "2019-05-20T12:00:00Z"  # for the write-path cassettes (issues_opened, updated 2019-05-15)
-MARKER = f"<!-- steward:marker rule=unclassified-work level=1 at={EVENT_NOW} added=needs-classification -->"
+RUN = "c0ffee01"  # the run id the write tests pin (conftest.py), so a recorded marker is the one sent
+MARKER = f"<!-- steward:marker rule=unclassified-work level=1 at={EVENT_NOW} added=needs-classification run={RUN} -->"
+ACTIONS_BOT = "github-actions[bot]"  # who writes with a workflow's token: the event tests run as in Actions
 
 
 def event_now(payload: dict) -> str:
@@ -110,8 +112,15 @@ def gql_event(event: dict) -> dict | None:
 
 
 def gql_comment(comment: dict) -> dict:
-    return {"__typename": "IssueComment", "author": user(comment["user"]), "createdAt": comment["created_at"],
-            "body": comment["body"]}
+    # `fullDatabaseId` is GraphQL's BigInt, a string; a comment made up here (no `id`) has none, as it may be null.
+    ident = comment.get("id")
+    return {"__typename": "IssueComment", "fullDatabaseId": None if ident is None else str(ident),
+            "author": user(comment["user"]), "createdAt": comment["created_at"], "body": comment["body"]}
+
+
+def gql_recent_comment(comment: dict) -> dict:
+    """A comment as the reconcile query selects it (`comments(last:)` nodes: no `__typename`)."""
+    return {k: v for k, v in gql_comment(comment).items() if k != "__typename"}
 
 
 def gql_issue(issue: dict, timeline: list[dict], *, has_next: bool = False, cursor: str = "T1") -> dict:
@@ -267,6 +276,28 @@ def issue_read(payload: dict, timeline: list[dict], issue: dict | None = None) -
                    {"repository": {"issue": gql_issue(issue, timeline)}})
 
 
+def issue_recheck(payload: dict, timeline: list[dict]) -> dict:
+    """The re-read just before writing: the same issue, under the alias of the page's first issue."""
+    owner, name = payload["repository"]["full_name"].split("/")
+    return graphql({"owner": owner, "name": name, "n0": payload["issue"]["number"]},
+                   {"repository": {"i0": gql_issue(payload["issue"], timeline)}})
+
+
+def comments_reconcile(payload: dict, comments: list[dict]) -> dict:
+    """The read just after writing: the issue's newest comments, Steward's new one among them."""
+    owner, name = payload["repository"]["full_name"].split("/")
+    return graphql({"owner": owner, "name": name, "last": 100, "n0": payload["issue"]["number"]},
+                   {"repository": {"i0": {"comments": {"nodes": [gql_recent_comment(c) for c in comments]}}}})
+
+
+def posted_comment(marker: str) -> dict:
+    """GitHub's answer to the comment POST (its REST example), re-shaped: Steward's body, the Actions bot."""
+    answer = load(PAYLOADS / "rest" / "issue-comment.example.json")
+    answer["user"] = {**answer["user"], "login": ACTIONS_BOT, "type": "Bot"}
+    return {**answer, "body": "Please classify this item with one label, strategic, operational or tactical."
+                              "\n\n" + marker}
+
+
 def label_writes(repo: str, number: int, label: str, *, label_status: int | None = None,
                  label_headers=None) -> list[dict]:
     rest = PAYLOADS / "rest"
@@ -286,8 +317,7 @@ def label_writes(repo: str, number: int, label: str, *, label_status: int | None
 
 
 def comment_write(repo: str, number: int, status: int = 201, headers=None, body=None, marker=MARKER) -> dict:
-    answer = body if body is not None else {**load(PAYLOADS / "rest" / "issue-comment.example.json"),
-                                            "body": "..." + marker}
+    answer = body if body is not None else posted_comment(marker)
     return interaction("POST", f"/repos/{repo}/issues/{number}/comments", sent={"__contains__": marker},
                        status=status, headers=headers, body=answer)
 
@@ -297,13 +327,17 @@ def make_events() -> None:
         name = path.name.removesuffix(".payload.json")
         payload = load(path)
         repo, number = payload["repository"]["full_name"], payload["issue"]["number"]
-        read = issue_read(payload, webhook_timeline(name, payload))
+        timeline = webhook_timeline(name, payload)
+        read = issue_read(payload, timeline)
         # Five days after its last update the issue carries no strategic/operational/tactical label, so the
         # default pack's `unclassified-work` fires: one label (created in the repository first) and one comment.
+        # Just before writing the issue is read again; just after, its newest comments are read once.
         marker = (f"<!-- steward:marker rule=unclassified-work level=1 at={event_now(payload)} "
-                  "added=needs-classification -->")
-        write(f"event_{name}", [read, *label_writes(repo, number, "needs-classification"),
-                                comment_write(repo, number, marker=marker)],
+                  f"added=needs-classification run={RUN} -->")
+        existing = [payload["comment"]] if name.startswith("issue_comment") and payload["action"] != "deleted" else []
+        write(f"event_{name}", [read, issue_recheck(payload, timeline), comment_write(repo, number, marker=marker),
+                                *label_writes(repo, number, "needs-classification"),
+                                comments_reconcile(payload, existing + [posted_comment(marker)])],
               f"event mode for {path.name} (octokit/webhooks) at {event_now(payload)}")
         if name == "issues_opened":
             write("event_issues_opened_dry_run", [read], "dry run: only the one GraphQL read")

@@ -12,6 +12,7 @@ from steward.plugins.github.tracker import GitHubTracker
 from steward.plugins.github.transport import Pacer
 
 TOKEN = "test-token-not-real"
+RUN = "c0ffee01"  # the run id the cassettes' markers carry
 NOW = datetime(2019, 5, 20, 12, tzinfo=timezone.utc)
 COMMENT = "Please classify this item with one label, strategic, operational or tactical."
 
@@ -25,7 +26,7 @@ def step() -> Step:
 
 def apply(cass_name, cassette, **kwargs):
     with cassette(cass_name) as cass:
-        tracker = GitHubTracker("Codertocat/Hello-World", TOKEN)
+        tracker = GitHubTracker("Codertocat/Hello-World", TOKEN, run=RUN)
         issue = tracker.fetch_one("#1")
         tracker.apply(issue, [step()], NOW)
     return tracker, cass
@@ -96,7 +97,7 @@ def test_a_marked_step_without_a_comment_still_posts_its_marker(monkeypatch, fak
     monkeypatch.setattr(tracker.writer, "_add_label", lambda issue, label: None)
     only_label = Step("#3", "r-1", 2, "low", [Action("#3", "r-1", 2, "add_labels", ["x"])])
     tracker.apply(Issue(key="#3", extra={"number": 3}), [only_label], NOW)
-    assert len(sent) == 1 and "<!-- steward:marker rule=r-1 level=2 at=2019-05-20T12:00:00Z added=x -->" in sent[0]
+    assert len(sent) == 1 and "<!-- steward:marker rule=r-1 level=2 at=2019-05-20T12:00:00Z added=x run=" in sent[0]
 
 
 def test_no_cassette_holds_a_token_or_authorization_header():

@@ -100,3 +100,13 @@ def test_a_slow_answer_past_the_timeout_is_retried(no_real_waiting):
     report, _, server = run(sim, faults)
     assert faults.injected["slow"] == 2 and not report["deferred"] and not report["failed"]
     assert server.requests("graphql_sweep") == 2 and problems_after_apply(sim, report) == []
+
+
+def test_a_reconcile_read_that_keeps_failing_loses_no_report(no_real_waiting):
+    """The page is written when the read-back after it fails: the run says so and reports what it wrote."""
+    sim = GitHubSim(issues=20, seed=1)
+    faults = Faults(script=[("graphql_reconcile", "server_error")] * ATTEMPTS)
+    report, _, server = run(sim, faults)
+    assert report["actions"] and not report["failed"] and problems_after_apply(sim, report) == []
+    assert any(w.startswith("could not read back the comments just written") for w in report["warnings"])
+    assert server.requests("graphql_reconcile") >= ATTEMPTS
