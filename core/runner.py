@@ -14,7 +14,7 @@ from .engine import DEFAULT_ENGINE, Engine
 from .errors import TrackerError
 from .markers import own_actions, step_marker
 from .mentions import format_mentions
-from .model import SEVERITIES, Finding, Issue, Plan, Step
+from .model import SEVERITIES, Action, Finding, Issue, Plan, Step
 from .planner import finding, plan_issue
 from .registry import FactContext
 from .rules import RuleSet, facts_used
@@ -58,6 +58,14 @@ def derive_facts(issue: Issue, ctx: FactContext, names: Collection[str] | None =
         spec, argument = found
         facts[name] = normalize(spec.value(issue, ctx, argument), spec.type)
     return facts
+
+
+def _keep_what_the_tracker_kept(step: Step, sent: Step, given: list[Action]) -> None:
+    """A tracker drops from the step it was given an action the tracker itself ignored (GitHub answers 201 to
+    an assignee without push access and assigns nobody); the report then must not list it either."""
+    if len(sent.actions) < len(given):
+        kept = {id(action) for action in sent.actions}
+        step.actions[:] = [original for original, copy in zip(step.actions, given, strict=True) if id(copy) in kept]
 
 
 def _priority(step: Step) -> tuple[int, int]:
@@ -150,7 +158,11 @@ class Runner:
             writes = [step for step in steps if not step.resumes]
             if writes:
                 try:
-                    self.tracker.apply(issue, [self._for_tracker(step) for step in writes], self.options.now)
+                    sent = [self._for_tracker(step) for step in writes]
+                    copies = [list(copy.actions) for copy in sent]  # before the tracker may drop any
+                    self.tracker.apply(issue, sent, self.options.now)
+                    for step, copy, given in zip(writes, sent, copies, strict=True):
+                        _keep_what_the_tracker_kept(step, copy, given)
                     written.append((issue, writes))
                 except TrackerError as error:
                     log.warning("%s: %d step(s) not written: %s", issue.key, len(writes), error)

@@ -24,7 +24,7 @@ from steward.core.hookspecs import hookimpl
 from steward.core.registry import ActionSpec
 
 
-def record_line(issue, text):
+def record_line(issue, text, context):
     flag = os.environ["FAIL_ONCE"]
     if os.path.exists(flag):
         os.remove(flag)
