@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .core import channels, engine, explanation, plugins, report, ruledocs, rulefile, ruletests, scaffold
+from .core import channels, engine, explanation, plugins, report, ruledocs, rulefile, ruleschema, ruletests, scaffold
 from .core.crash import redact, write_report
 from .core.digest import PERIODS, DigestCollector, default_title, digest_markdown, period_of
 from .core.errors import (
@@ -291,7 +291,7 @@ def check(paths: tuple[str, ...]) -> None:
 @cli.command()
 def schema() -> None:
     """Print the rule-file JSON Schema (for editors and yaml-language-server)."""
-    click.echo(json.dumps(rulefile.schema(), indent=2))
+    click.echo(json.dumps(ruleschema.schema(), indent=2))
 
 
 @cli.command("init")

@@ -9,7 +9,6 @@ from typing import Any
 from .hookspecs import hookimpl
 from .model import HISTORY_FIELDS, Change, Comment, Issue
 from .registry import FactContext, FactSpec
-from .timeutil import days_between
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "rationale_window_hours": 24,
@@ -49,7 +48,7 @@ def _last_change(issue: Issue, field: str, until: datetime) -> Change | None:
 
 
 def _days_since(when: datetime | None, ctx: FactContext) -> int | None:
-    return None if when is None else days_between(when, ctx.now)
+    return None if when is None else ctx.days_since(when)
 
 
 def age_days(issue: Issue, ctx: FactContext) -> int | None:
@@ -111,8 +110,13 @@ def has_due(issue: Issue, ctx: FactContext) -> bool:
 
 
 def days_until_due(issue: Issue, ctx: FactContext) -> int | None:
-    """Calendar days (UTC): due dates are dates, so a date due today is 0 and yesterday's is -1."""
-    return None if issue.due is None else (issue.due.date() - ctx.now.date()).days
+    """Due dates are dates, so a date due today is 0 and yesterday's is -1: calendar days in UTC, or working
+    days in the calendar's time zone when there is one."""
+    if issue.due is None:
+        return None
+    if ctx.calendar is not None:
+        return ctx.calendar.until(issue.due.date(), ctx.calendar.local_date(ctx.now))
+    return (issue.due.date() - ctx.now.date()).days
 
 
 def days_overdue(issue: Issue, ctx: FactContext) -> int | None:
@@ -177,7 +181,7 @@ def days_escalated_without_follow_up(issue: Issue, ctx: FactContext) -> int | No
         return None
     if any(c.created > escalated for c in _human_comments(issue)):
         return None
-    return days_between(escalated, ctx.now)
+    return ctx.days_since(escalated)
 
 
 def _name_of(attribute: str):
@@ -240,6 +244,8 @@ _BUILTINS = (
 
 
 PERSON_FACTS = frozenset({"assignee", "reporter"})
+DAY_FACTS = frozenset({"age_days", "idle_days", "days_since_comment", "days_unassigned", "days_in_status",
+                       "days_blocked", "days_until_due", "days_overdue", "days_escalated_without_follow_up"})
 ALWAYS_PRESENT = frozenset({"key", "comment_count", "escalation_level", "has_due"})
 
 
@@ -247,8 +253,8 @@ ALWAYS_PRESENT = frozenset({"key", "comment_count", "escalation_level", "has_due
 def register_facts(register):
     for name, fact_type, description, compute in _BUILTINS:
         register(FactSpec(name=name, type=fact_type, description=description, compute=compute,
-                          person=name in PERSON_FACTS, always=name in ALWAYS_PRESENT))
-    register(FactSpec(name="days_with_label", type="number", parameter="label", compute=days_with_label,
+                          person=name in PERSON_FACTS, always=name in ALWAYS_PRESENT, days=name in DAY_FACTS))
+    register(FactSpec(name="days_with_label", type="number", parameter="label", compute=days_with_label, days=True,
                       description="`days_with_label(LABEL)`: days since LABEL was last put on the issue; "
                                   "missing when the issue does not carry it."))
 

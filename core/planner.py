@@ -61,6 +61,8 @@ def next_step_due(rule: Rule, issue: Issue) -> tuple[LadderStep | None, datetime
     if latest.level >= len(rule.steps):
         return None, None
     step = rule.steps[latest.level]
+    if rule.calendar is not None:  # working days: a week-end does not count towards the wait
+        return step, rule.calendar.add(latest.at, step.after_days)
     return step, latest.at + timedelta(days=step.after_days)
 
 

@@ -6,34 +6,29 @@ Every problem becomes a RuleError naming the file, the line and the rule id.
 from __future__ import annotations
 
 import difflib
-import json
-from collections.abc import Sequence
-from functools import cache
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import patterns, plugins
+from .calendar import Calendar, CalendarError, parse_calendar
 from .conditions import OPERATORS_BY_TYPE, AllOf, AnyOf, Condition, Not, Test, compiled_pattern
 from .facts import DEFAULT_SETTINGS
 from .model import TRACKER_ACTIONS
-from .registry import split_fact_name
+from .registry import in_calendar, split_fact_name
 from .rules import LadderStep, Rule, RuleSet, guaranteed_present
-from .templates import MISSING, Placeholder, placeholders
+from .ruleschema import check_schema
+from .templates import MISSING, PLACEHOLDER, Placeholder, placeholders
 from .yamlsource import Path_, RuleError, RuleFileErrors, Source, parse_yaml
 
 if TYPE_CHECKING:
-    import jsonschema
+    pass
 
-SCHEMA_PATH = Path(__file__).with_name("rulefile.schema.json")
 PACKS_DIR = Path(__file__).resolve().parent.parent / "rules"
 PACK_PREFIX = "pack:"
 TEMPLATED_ACTIONS = ("comment", "assign", "transition")
 
-
-
-@cache
-def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
 def _read(path: Path) -> str:
@@ -45,61 +40,6 @@ def _read(path: Path) -> str:
         raise RuleFileErrors([RuleError(str(path), 1, None, f"not UTF-8 text: {error}")]) from None
     except OSError as error:
         raise RuleFileErrors([RuleError(str(path), 0, None, f"cannot read: {error.strerror}")]) from None
-
-
-# ---------------------------------------------------------------- schema
-
-def _schema_message(error: jsonschema.ValidationError) -> str:
-    what = error.schema.get("title") if isinstance(error.schema, dict) else None
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = _extra_keys(error)
-        names = ", ".join(repr(e) for e in extra)
-        what = what if error.absolute_path else "top-level key"
-        return f"unknown {what or 'key'} {names} (expected one of: {', '.join(allowed)})"
-    if error.validator == "minProperties" and what == "ladder step":
-        return "a ladder step needs at least one action besides after_days"
-    if error.validator == "required":
-        return f"missing required key {error.message.split(' ')[0]}"
-    if error.validator == "type":
-        expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return f"expected {expected}, got {json.dumps(error.instance, default=str)}"
-    if error.validator == "enum":
-        return f"{error.instance!r} is not one of: {', '.join(map(str, error.validator_value))}"
-    if error.validator == "const":
-        return f"expected {error.validator_value!r}, got {error.instance!r}"
-    if error.validator == "pattern" and error.path and error.path[-1] == "id":
-        return f"rule id {error.instance!r} must be kebab-case (lower-case words joined by '-')"
-    if error.validator == "maxProperties" and what == "action":
-        return f"one action per list item, got {', '.join(error.instance)}"
-    return error.message
-
-
-def _extra_keys(error: jsonschema.ValidationError) -> list[str]:
-    """The keys an additionalProperties error is about, in document order."""
-    if not isinstance(error.instance, dict):
-        return []
-    allowed = error.schema.get("properties", {})
-    return [key for key in error.instance if key not in allowed]
-
-
-def _error_path(error: jsonschema.ValidationError) -> Path_:
-    """Where to point: an unknown key's own line, not the line of the mapping that holds it."""
-    path = tuple(error.absolute_path)
-    if error.validator == "additionalProperties":
-        extra = _extra_keys(error)
-        if extra:
-            path += (extra[0],)
-    return path
-
-
-def _check_schema(source: Source) -> list[RuleError]:
-    import jsonschema  # 60 ms at import: only for commands that load rule files, not for --help
-
-    validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(source.data), key=lambda e: list(map(str, e.absolute_path)))
-    return [source.error(_error_path(e), _schema_message(e)) for e in errors]
 
 
 # ---------------------------------------------------------------- meaning
@@ -315,17 +255,67 @@ class _RuleBuilder:
         exempt = self.condition(self.raw["exempt"], self.path + ("exempt",)) if "exempt" in self.raw else None
         self.guaranteed = guaranteed_present(when) if when is not None else set()
         steps = self.ladder()
+        calendar = self.file_settings.get("calendar")
+        if "calendar" in self.raw:
+            calendar = self.own_calendar()
         if self.errors or when is None:
             return None
-        return Rule(
+        rule = Rule(
             id=self.raw["id"], title=self.raw["title"], severity=self.raw["severity"],
             rationale=self.raw["rationale"].strip(), when=when, exempt=exempt, steps=steps,
             settings=dict(self.settings), cleanup=self.raw.get("cleanup", True),
-            file=self.source.file, line=self.source.line(self.path),
+            file=self.source.file, line=self.source.line(self.path), calendar=calendar,
         )
+        return counted_in_own_calendar(rule) if "calendar" in self.raw else rule
+
+    def own_calendar(self) -> Calendar | None:
+        try:
+            calendar = parse_calendar(self.raw["calendar"], Path(self.source.file).parent)
+        except CalendarError as error:
+            self.fail(self.path + ("calendar",), f"calendar: {error}")
+            return None
+        self.file_settings.setdefault("rule_calendars", {})[calendar_key(self.raw["id"])] = calendar
+        return calendar
 
 
 # ---------------------------------------------------------------- entry points
+
+def calendar_key(rule_id: str) -> str:
+    return rule_id.replace("-", "_")
+
+
+def counted_in_own_calendar(rule: Rule) -> Rule:
+    """The rule with its day-count facts renamed to be counted in its own calendar (see registry.IN_CALENDAR),
+    in its conditions and in its templates alike."""
+    key = calendar_key(rule.id)
+
+    def rename(name: str) -> str:
+        found = plugins.fact(name)
+        return in_calendar(name, key) if found and found[0].days else name
+
+    def test(condition: Condition) -> Condition:
+        if isinstance(condition, Test):
+            return replace(condition, fact=rename(condition.fact))
+        if isinstance(condition, Not):
+            return Not(test(condition.item))
+        return type(condition)(tuple(test(item) for item in condition.items))
+
+    def text(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: text(v) for k, v in value.items()}
+        if not isinstance(value, str):
+            return value
+        return PLACEHOLDER.sub(lambda m: "{{" + _rename_placeholder(m[1], rename) + "}}", value)
+
+    steps = tuple(replace(step, actions=tuple((kind, text(value)) for kind, value in step.actions))
+                  for step in rule.steps)
+    return replace(rule, when=test(rule.when), exempt=test(rule.exempt) if rule.exempt else None, steps=steps)
+
+
+def _rename_placeholder(inner: str, rename: Callable[[str], str]) -> str:
+    name = inner.strip().split("|", 1)[0].strip()
+    return inner.replace(name, rename(name), 1)
+
 
 def pack_names() -> list[str]:
     return sorted(p.stem for p in PACKS_DIR.glob("*.yml") if not p.name.endswith(".tests.yml"))
@@ -368,7 +358,7 @@ def load(specs: list[str]) -> RuleSet:
         except RuleFileErrors as problem:
             errors.extend(problem.errors)
             continue
-        schema_errors = _check_schema(source)
+        schema_errors = check_schema(source)
         if schema_errors:
             errors.extend(schema_errors)
         else:
@@ -380,6 +370,12 @@ def load(specs: list[str]) -> RuleSet:
         settings.update(source.data.get("settings", {}))
         for rule_id, override in source.data.get("overrides", {}).items():
             overrides[rule_id] = (source, override)
+        if "calendar" in source.data.get("settings", {}):
+            try:
+                settings["calendar"] = parse_calendar(source.data["settings"]["calendar"], Path(source.file).parent)
+            except CalendarError as error:
+                errors.append(source.error(("settings", "calendar"), f"calendar: {error}"))
+                settings.pop("calendar")
 
     rules: list[Rule] = []
     seen: dict[str, str] = {}

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .calendar import Calendar
 from .conditions import AllOf, AnyOf, Condition, Not, Test, facts_in
 from .templates import referenced_names
 
@@ -36,6 +37,7 @@ class Rule:
     cleanup: bool = True
     file: str = ""
     line: int = 0
+    calendar: Calendar | None = field(default=None, compare=False)  # working days for its ladder (and facts)
 
     @property
     def condition(self) -> Condition:

@@ -16,7 +16,7 @@ from .markers import own_actions, step_marker
 from .mentions import format_mentions
 from .model import SEVERITIES, Action, Finding, Issue, Plan, Step
 from .planner import finding, plan_issue
-from .registry import FactContext
+from .registry import FactContext, calendar_of
 from .rules import RuleSet, facts_used
 from .tracker import Tracker
 
@@ -56,7 +56,8 @@ def derive_facts(issue: Issue, ctx: FactContext, names: Collection[str] | None =
         if found is None:
             raise KeyError(f"unknown fact {name!r}")
         spec, argument = found
-        facts[name] = normalize(spec.value(issue, ctx, argument), spec.type)
+        key = calendar_of(name)
+        facts[name] = normalize(spec.value(issue, ctx.for_rule(key) if key else ctx, argument), spec.type)
     return facts
 
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import rulefile
+from . import ruleschema
 
 TEMPLATES = Path(__file__).with_name("init_templates")
 KINDS = ("github", "jira", "files")
@@ -42,7 +42,7 @@ def plan_files(kind: str, action: str = DEFAULT_ACTION) -> dict[str, str]:
     rules_dir = _RULES_DIR[kind]
     files = {f"{rules_dir}/team.yml": (TEMPLATES / "team.yml").read_text(encoding="utf-8"),
              f"{rules_dir}/team.tests.yml": (TEMPLATES / "team.tests.yml").read_text(encoding="utf-8"),
-             f"{rules_dir}/rulefile.schema.json": json.dumps(rulefile.schema(), indent=2) + "\n"}
+             f"{rules_dir}/rulefile.schema.json": json.dumps(ruleschema.schema(), indent=2) + "\n"}
     for template, target in _EXTRA[kind].items():
         text = (TEMPLATES / template).read_text(encoding="utf-8")
         files[target] = text.replace(DEFAULT_ACTION, action) if template == "workflow.yml" else text
