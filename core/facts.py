@@ -8,6 +8,7 @@ from typing import Any
 
 from .hookspecs import hookimpl
 from .model import HISTORY_FIELDS, Change, Comment, Issue
+from .records import accountable
 from .registry import FactContext, FactSpec
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -16,6 +17,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "escalation_label": "escalated",
     "blocked_statuses": ["Blocked", "blocked"],
     "blocked_labels": ["blocked"],
+    "leads": [],  # ids whose comments count as follow-up and whose records count, besides owner and reporter
+    "done_statuses": ["Done", "Closed", "Resolved", "done", "closed", "resolved"],
+    "status_order": ["Backlog", "To Do", "Open", "open", "Selected for Development", "In Progress",
+                     "In Review", "Review", "Done", "Closed", "Resolved", "closed"],
 }
 # An `updated` time this close to one of Steward's own writes is taken to be that write.
 _OWN_WRITE_SLACK = timedelta(minutes=2)
@@ -175,11 +180,15 @@ def _escalated_at(issue: Issue, ctx: FactContext) -> datetime | None:
 
 
 def days_escalated_without_follow_up(issue: Issue, ctx: FactContext) -> int | None:
-    """Days since the issue was escalated with no human comment after it; missing once followed up."""
+    """Days since the issue was escalated with no follow-up after it; missing once followed up.
+
+    A follow-up is a comment by someone the issue makes accountable (its owner, its reporter, a lead of
+    `settings.leads`): a bystander's "+1" is not one, nor is Steward's own reminder."""
     escalated = _escalated_at(issue, ctx)
     if escalated is None:
         return None
-    if any(c.created > escalated for c in _human_comments(issue)):
+    allowed = accountable(issue, ctx.settings)
+    if any(c.created > escalated and c.author in allowed for c in _human_comments(issue)):
         return None
     return ctx.days_since(escalated)
 
