@@ -39,10 +39,10 @@ class JiraTracker(Tracker):
     def __init__(self, url: str | None = None, env: Mapping[str, str] | None = None, *,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
                  jitter: Callable[[], float] = random.random, attempts: int = ATTEMPTS, max_wait: float = MAX_WAIT,
-                 page_size: int = PAGE_SIZE, bulk_size: int = BULK_CHANGELOG_MAX):
+                 page_size: int = PAGE_SIZE, bulk_size: int = BULK_CHANGELOG_MAX, run: str | None = None):
         policy = RetryPolicy(attempts=attempts, max_wait=max_wait, sleep=sleep, clock=clock, jitter=jitter)
         self.connection = JiraConnection(url, os.environ if env is None else env, policy)
-        self.run = new_run_id()  # named in every comment footer and marker this tracker writes
+        self.run = run or new_run_id()  # named in every comment footer and marker this tracker writes
         # Who Steward writes as, asked at most once and only when a comment carries a footer.
         self._identity = Identity.later(self.connection.whoami)
         self.reader = JiraReader(self.connection, page_size, bulk_size)

@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from contract.trackers import JiraContract
 
 from sim import harness
 from sim.jira import CLOUD, DATACENTER, STEWARD, JiraSim, credentials
@@ -98,7 +99,8 @@ def test_reconcile_keeps_the_earlier_copy_and_reports_the_later_as_not_this_runs
                                          Action(key, "probe", 1, "add_labels", ["probed"])])
     other = "Hello.\n\n----\n_Steward · rule probe · step 1 · labels added: probed · run 0badc0de_"
     sim.comment(key, STEWARD, other, NOW - timedelta(seconds=1))
-    with SimServer(sim) as server:
+    contract = JiraContract(flavor)
+    with SimServer(sim, contract=contract) as server:
         tracker = JiraTracker(server.url, credentials(flavor), sleep=lambda seconds: None)
         issue = Issue(key)
         tracker.apply(issue, [step], NOW)
@@ -107,5 +109,8 @@ def test_reconcile_keeps_the_earlier_copy_and_reports_the_later_as_not_this_runs
         assert server.requests("comment_delete") == 1
     assert lost == [step]
     assert sim.steward_comments(key) == [other]
+    # the delete and every other request and answer are as the vendor's description has them
+    assert server.violations == [] and contract.seen[f"DELETE /rest/api/{3 if flavor == CLOUD else 2}/issue/"
+                                                     "{issueIdOrKey}/comment/{id}"] == 1
     stored = sim.issues[key].properties["steward.markers"]["markers"]
     assert [(m["rule"], m["level"]) for m in stored] == [("probe", 1)]
