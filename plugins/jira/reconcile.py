@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import Any
 
+from steward.core.errors import TrackerError
 from steward.core.ledger import Identity
 from steward.core.model import Issue, Marker, Step
 
@@ -47,26 +49,51 @@ def recheck(reader: JiraReader, issues: list[Issue]) -> dict[str, Issue]:
 
 def reconcile(reader: JiraReader, writer: JiraWriter, identity: Identity, run: str,
               written: list[tuple[Issue, list[Step]]]) -> list[Step]:
-    """Keep one copy of each step on the written issues; returns this run's steps whose copy was not kept."""
+    """Keep one copy of each step on the written issues; returns this run's steps whose copy was not kept.
+
+    The writes have landed by now: a read or a delete that fails is a warning, never the end of the run."""
     marked = {issue.key: [step for step in steps if step.marks] for issue, steps in written}
     keys = [key for key, steps in marked.items() if steps]
     lost: list[Step] = []
     for start in range(0, len(keys), PAGE_SIZE):
-        for raw in reader.by_keys(keys[start:start + PAGE_SIZE], RECONCILE_FIELDS):
+        chunk = keys[start:start + PAGE_SIZE]
+        try:
+            raws = reader.by_keys(chunk, RECONCILE_FIELDS)
+        except TrackerError as error:
+            log.warning("could not read back %s after writing (%s): a step another run wrote at the same moment "
+                        "may stay there twice", ", ".join(chunk), error)
+            continue
+        for raw in raws:
             key = str(raw.get("key") or "")
-            if key not in marked:
-                continue
-            comments = reader.comments(raw) or as_dict(as_dict(raw.get("fields")).get("comment")).get("comments")
-            copies = step_copies(comments or [], key, identity)
-            for (rule, level), group in copies.items():
-                for later in group[1:]:
-                    log.info("%s: %s step %d was written twice at once; removing the later copy", key, rule, level)
-                    writer.delete_comment(key, later.id)
-            lost += [step for step in marked[key] if _kept_elsewhere(copies.get((step.rule, step.level)), run)]
-            if reader.connection.cloud:
-                _complete_property(writer, key, property_markers(raw, key), copies)
+            if key in marked:
+                lost += _reconcile_issue(reader, writer, identity, run, raw, key, marked[key])
     writer.forget(keys)
     return lost
+
+
+def _reconcile_issue(reader: JiraReader, writer: JiraWriter, identity: Identity, run: str, raw: dict[str, Any],
+                     key: str, steps: list[Step]) -> list[Step]:
+    try:
+        comments = reader.comments(raw) or as_dict(as_dict(raw.get("fields")).get("comment")).get("comments")
+        copies = step_copies(comments or [], key, identity)
+    except TrackerError as error:
+        log.warning("%s: could not check for a second copy of a step (%s)", key, error)
+        return []
+    stays: set[tuple[str, int]] = set()  # steps of which this run's later copy could not be removed
+    for (rule, level), group in copies.items():
+        for later in group[1:]:
+            log.info("%s: %s step %d was written twice at once; removing the later copy", key, rule, level)
+            try:
+                writer.delete_comment(key, later.id)
+            except TrackerError as error:
+                log.warning("%s: %s step %d is on the issue twice (two runs wrote it at once) and the later copy "
+                            "could not be removed (%s): remove it by hand", key, rule, level, error)
+                if later.run == run:
+                    stays.add((rule, level))
+    if reader.connection.cloud:
+        _complete_property(writer, key, property_markers(raw, key), copies)
+    return [step for step in steps if (step.rule, step.level) not in stays
+            and _kept_elsewhere(copies.get((step.rule, step.level)), run)]
 
 
 def _kept_elsewhere(group: list[Copy] | None, run: str) -> bool:
@@ -84,7 +111,10 @@ def _complete_property(writer: JiraWriter, key: str, stored: list[Marker],
     if missing:
         log.info("%s: another run's write dropped %d step(s) from the marker property; writing them back", key,
                  len(missing))
-        writer.put_markers(key, stored + missing)
+        try:
+            writer.put_markers(key, stored + missing)
+        except TrackerError as error:  # the comments still record the steps
+            log.warning("%s: could not write back the marker property (%s)", key, error)
 
 
 def _kept_here(group: list[Copy] | None, run: str | None) -> bool:

@@ -329,6 +329,7 @@ class JiraSim:
         self.served_comments_cut = 0  # of which with an inline comment list cut short
         self.served_keys = 0  # issues returned by searches for ids or keys only
         self.received: list[Request] | None = None  # set to [] to keep every request handled, in order
+        self.forbidden: set[str] = set()  # request kinds the account lacks the permission for: 403
         for n in range(1, issues + 1):
             self.add(self._generate(n).head())
 
@@ -626,6 +627,8 @@ class JiraSim:
             return Response(401, b"Client must be authenticated to access this resource.",
                             {"Content-Type": "text/html;charset=UTF-8"})
         kind, version, rest = self._route(request)
+        if kind in self.forbidden:
+            return _errors(403, "You do not have the permission to do this.")
         if version == "3" and not self.cloud:
             return _errors(404, "null for uri: /rest/api/3")
         base = "http://" + request.headers.get("host", "127.0.0.1")

@@ -167,3 +167,25 @@ def test_data_center_reads_the_comments_even_when_no_rule_tests_them(tmp_path):
     assert all("properties" not in r.query for r in searches)
     assert all("comment" in r.query["fields"][0].split(",") for r in searches
                if r.query.get("fields", ["id"])[0] not in ("id", "key"))
+
+
+def test_stewards_own_change_beyond_the_inline_changelog_is_flagged_after_completion():
+    """Cloud inlines the newest 40 histories; Steward's own label change is older and comes with the bulk
+    changelog read. The issue is settled again then, so that change is Steward's, not a person's activity."""
+    sim = prepared(CLOUD, labels=["probe", "flagged"])
+    probe = sim.issues[PROBE]
+    at = NOW - timedelta(days=20)
+    probe.comments = [{"id": "500", "author": STEWARD, "created": at,
+                       "body": "Flagged." + footer("probe-label", 1, "labels added: flagged")}]
+    probe.histories = [{"id": "600", "author": STEWARD, "created": at,
+                        "items": [sim._item("labels", ["probe"], ["probe", "flagged"])]}]
+    probe.histories += [{"id": str(601 + n), "author": "li.wei", "created": at + timedelta(hours=n + 1),
+                         "items": [sim._item("priority", "Low" if n % 2 else "High", "High" if n % 2 else "Low")]}
+                        for n in range(45)]
+    with SimServer(sim) as server:
+        tracker = JiraTracker(server.url, credentials(CLOUD), sleep=lambda seconds: None)
+        issue = next(i for page in tracker.fetch(JQL, None) for i in page if i.key == PROBE)
+        assert server.requests("bulkfetch") == 1  # the changelog was completed in bulk
+    labels = [c for c in issue.changes if c.field == "labels"]
+    assert [(c.to_value, c.by_steward) for c in labels] == [("flagged", True)]
+    assert not any(c.by_steward for c in issue.changes if c.field == "priority")

@@ -114,3 +114,21 @@ def test_reconcile_keeps_the_earlier_copy_and_reports_the_later_as_not_this_runs
                                                      "{issueIdOrKey}/comment/{id}"] == 1
     stored = sim.issues[key].properties["steward.markers"]["markers"]
     assert [(m["rule"], m["level"]) for m in stored] == [("probe", 1)]
+
+
+@pytest.mark.parametrize("flavor", [CLOUD, DATACENTER])
+def test_a_second_copy_that_cannot_be_deleted_stays_in_the_report_with_a_warning(flavor, caplog):
+    """Without the Delete own comments permission the later copy stays: this run's step is still on the issue,
+    so its report keeps it, and a warning says the step is there twice."""
+    sim = JiraSim(flavor, 3, seed=1, now=NOW)
+    sim.forbidden = {"comment_delete"}
+    key = "OPS-2"
+    step = Step(key, "probe", 1, "low", [Action(key, "probe", 1, "comment", "Hello.")])
+    sim.comment(key, STEWARD, "Hello.\n\n----\n_Steward · rule probe · step 1 · no labels added · run 0badc0de_",
+                NOW - timedelta(seconds=1))
+    with SimServer(sim) as server, caplog.at_level("WARNING", logger="steward"):
+        tracker = JiraTracker(server.url, credentials(flavor), sleep=lambda seconds: None)
+        tracker.apply(Issue(key), [step], NOW)
+        lost = tracker.reconcile([(Issue(key), [step])], NOW)
+    assert lost == [] and len(sim.steward_comments(key)) == 2
+    assert "is on the issue twice" in caplog.text and "remove it by hand" in caplog.text
