@@ -122,3 +122,21 @@ def test_k_acted_on_issues_cost_exactly_k_requests(make_tracker):
             tracker.apply(Issue(key), [step(key, "r", 1, ("comment", "c"), ("add_labels", ["x"]))], NOW)
         assert cassette.play_count == 3
     assert tracker.requests == 3
+
+
+def test_the_footer_names_labels_and_actions_with_underscores_and_reads_back_whole():
+    """Jira labels and plugin action names may hold underscores, and the footer sits in Jira's `_italics_`:
+    each name reads back whole. The actions a step runs after the write are listed, so the comment itself says
+    they are due until the marker property records them as done."""
+    from steward.core.markers import find_markers, footer
+
+    step_ = step("EE-1", "sla-breach", 2, ("comment", "Breached."), ("add_labels", ["needs_owner", "sla"]),
+                 ("notify_chat", "SLA breached"))
+    text = "Breached." + footer(step_, "ab12cd34")
+    assert text.endswith("_Steward · rule sla-breach · step 2 · labels added: needs_owner, sla · also runs: "
+                         "notify_chat · run ab12cd34_")
+    (marker,) = find_markers(text, NOW)
+    assert (marker.rule, marker.level, marker.at, marker.run) == ("sla-breach", 2, NOW, "ab12cd34")
+    assert marker.added == ("needs_owner", "sla") and marker.pending == ("notify_chat",)
+    (plain,) = find_markers("x" + footer(step("EE-1", "r", 1, ("comment", "x"))), NOW)
+    assert plain.added == () and plain.pending == () and plain.run is None

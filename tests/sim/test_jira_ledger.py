@@ -189,3 +189,19 @@ def test_stewards_own_change_beyond_the_inline_changelog_is_flagged_after_comple
     labels = [c for c in issue.changes if c.field == "labels"]
     assert [(c.to_value, c.by_steward) for c in labels] == [("flagged", True)]
     assert not any(c.by_steward for c in issue.changes if c.field == "priority")
+
+
+def test_on_data_center_a_step_without_a_comment_is_found_in_the_property(tmp_path):
+    """A step that writes no comment leaves no footer: on Data Center, whose search returns no property, the
+    property is read issue by issue (with a warning saying so), so the step is not taken again."""
+    sim = prepared(DATACENTER, labels=["probe-me"])
+    rules = load_rules(tmp_path)
+    with SimServer(sim) as server:
+        first = run(server, DATACENTER, rules)
+        server.reset_counts()
+        second = run(server, DATACENTER, rules)
+        edits = server.requests("edit")
+    assert steps_on(first) == [("probe-label", 1)] and steps_on(second) == []
+    assert edits == 0
+    assert any("probe-label step 1 write no comment" in w for w in second.warnings)
+    assert sim.issues[PROBE].labels.count("flagged") == 1
