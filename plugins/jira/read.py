@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from steward.core.errors import TrackerError
 from steward.core.ledger import Identity, settle
 from steward.core.markers import markers_from_json
 from steward.core.model import Issue, Marker
@@ -112,10 +113,12 @@ class JiraReader:
         if not isinstance(raw, dict) or not raw.get("key"):
             log.warning("skipping a read issue without a key")
             return None
+        comments = self.comments(raw)
         try:
-            comments = self.comments(raw)
             stored = property_markers(raw, str(raw["key"])) if with_property or self.connection.cloud else []
             issue = issue_from_jira(raw, self.connection.base_url, None, comments, self.identity, stored)
+        except TrackerError:  # Jira failed (asking who Steward is): that ends the run, as any failed request
+            raise
         except Exception as error:  # one odd issue must never end the run
             log.warning("%s: skipped: could not read it (%s: %s)", raw.get("key"), type(error).__name__, error)
             return None

@@ -17,6 +17,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from steward.core.errors import TrackerError
 from steward.core.ledger import Identity
@@ -118,7 +119,7 @@ class JiraWriter:
 
     def delete_comment(self, key: str, comment_id: str) -> None:
         """Delete one of Steward's comments; one already gone (another run removed it) is fine."""
-        url = self.connection.issue_url(key, f"/comment/{comment_id}", "2")
+        url = self.connection.issue_url(key, f"/comment/{quote(comment_id, safe='')}", "2")
         what = f"removing a second copy of a comment on {key}"
 
         def send() -> None:

@@ -205,3 +205,16 @@ def test_on_data_center_a_step_without_a_comment_is_found_in_the_property(tmp_pa
     assert edits == 0
     assert any("probe-label step 1 write no comment" in w for w in second.warnings)
     assert sim.issues[PROBE].labels.count("flagged") == 1
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_when_jira_will_not_say_who_steward_is_the_run_ends_with_the_reason(flavor, tmp_path):
+    """Without knowing its own account Steward cannot tell its comments from a person's paste: it stops,
+    rather than skip the issues or trust every footer."""
+    from steward.core.errors import TrackerError
+
+    sim = prepared(flavor, labels=["probe"])
+    sim.comment(PROBE, STEWARD, "First nudge." + footer("probe-escalation", 1), NOW - timedelta(days=1))
+    sim.forbidden = {"myself"}
+    with SimServer(sim) as server, pytest.raises(TrackerError, match="which account Steward writes as"):
+        run(server, flavor, load_rules(tmp_path), apply=False)
