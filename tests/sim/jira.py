@@ -866,7 +866,7 @@ class JiraSim:
     def _myself(self, base: str, version: str) -> dict[str, Any]:
         """The account behind the token, as `GET /myself` describes it."""
         user = self._user(STEWARD, base, version) or {}
-        user.update(emailAddress="steward@example.com", timeZone="Etc/UTC", locale="en_US")
+        user["emailAddress"] = "steward@example.com"
         if not self.cloud:
             user["key"] = STEWARD_DC_KEY
         return user
