@@ -73,6 +73,11 @@ def test_two_runs_started_together_leave_every_step_once_and_report_truly(flavor
         assert set(kept) == {(r, lv) for (k, r, lv) in present if k == key}, (key, stored)
     assert present and all(n == 1 for n in present.values()), [s for s, n in present.items() if n > 1]
 
+    for report in reports:  # nothing either run reports is missing from Jira
+        for action in report["actions"]:
+            labels = sim.issues[action["issue"]].labels
+            if action["type"] == "add_labels":
+                assert all(labels.count(label) == 1 for label in action["value"]), (action, labels)
     claimed = [{(a["issue"], a["rule"], a["level"]) for a in report["actions"] if a["type"] == "comment"}
                for report in reports]
     assert not claimed[0] & claimed[1]  # no step in both reports
