@@ -10,8 +10,17 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .core import explanation, plugins, report, ruledocs, rulefile, ruletests, scaffold
-from .core.errors import EXIT_USAGE, StewardError, UsageError, run_exit_code
+from .core import engine, explanation, plugins, report, ruledocs, rulefile, ruletests, scaffold
+from .core.crash import redact, write_report
+from .core.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    StewardError,
+    UsageError,
+    run_exit_code,
+)
 from .core.history import History, HistoryError
 from .core.model import Plan
 from .core.options import (
@@ -29,7 +38,9 @@ from .core.review_markdown import render_markdown
 from .core.rulefile import load_rules
 from .core.rules import RuleSet
 from .core.runner import Runner, RunOptions
+from .core.text import clean_text
 from .core.timeutil import utcnow
+from .core.yamlsource import RuleFileErrors
 
 REPORT_FORMATS = ("html", "markdown")
 
@@ -41,14 +52,25 @@ class StewardGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except rulefile.RuleFileErrors as problems:
+        except RuleFileErrors as problems:
             for error in problems.errors:
                 click.echo(str(error), err=True)
             click.echo(f"{len(problems.errors)} rule-file error(s); nothing was run.", err=True)
             sys.exit(EXIT_USAGE)
         except StewardError as error:
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"error: {redact(str(error))}", err=True)
             sys.exit(error.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own usage errors and exits: click reports them
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as error:  # a bug in Steward: one line here, the traceback in a report file
+            path = write_report(error, sys.argv[1:])
+            where = f"; details in {path}" if path else ""
+            click.echo(f"internal error: {type(error).__name__}: {redact(str(error))[:300]}{where}. "
+                       "Please report it.", err=True)
+            sys.exit(EXIT_INTERNAL)
 
 
 class _Progress:
@@ -71,6 +93,8 @@ _source_options = stack(
     click.option("--url", "--jira-url", "--github-url", "url", help="Tracker base URL (else from env)."),
     now_option,
     click.option("--since", type=TIME, help="Only issues updated since this time."),
+    click.option("--engine", "engine_kind", type=click.Choice(engine.ENGINES), default=engine.DEFAULT_ENGINE,
+                 show_default=True, help="Rule evaluator: durable_rules, compiled Python or plain-Python reference."),
 )
 
 
@@ -102,32 +126,55 @@ def _record(store: History, review: Review, mode: str, tracker_spec: str, query:
         raise UsageError(str(error)) from None
 
 
+def _record_after_run(store: History, review: Review, plan: Plan, mode: str, tracker_spec: str,
+                      query: str | None) -> int | None:
+    """Append the run to its history; when that fails after steps were written, the exit code must say
+    both (3), not "nothing was written" (2)."""
+    try:
+        _record(store, review, mode, tracker_spec, query)
+    except UsageError as error:
+        click.echo(f"error: {error}", err=True)
+        return EXIT_PARTIAL if mode == "apply" and plan.steps else EXIT_USAGE
+    return None
+
+
 def _execute(mode: str, rules: RuleSet, tracker_spec: str, url: str | None, options: RunOptions,
-             with_review: bool) -> tuple[Plan, Review | None]:
+             with_review: bool, title: str = "") -> tuple[Plan, Review | None]:
     """One run of the rules; with `with_review`, also the governance review of the issues it read."""
     tracker = plugins.open_tracker(tracker_spec, {"url": url})
     progress = _Progress() if mode == "apply" else None
-    collector = ReviewCollector(rules, options.now, tracker_spec) if with_review else None
+    if with_review and not title:
+        title = f"Governance review · {tracker_spec}" + (f" · {options.query}" if options.query else "")
+    collector = ReviewCollector(rules, options.now, tracker_spec, title=title) if with_review else None
     plan = Runner(tracker, rules, options, progress, observer=collector).run()
     return plan, collector.result(plan) if collector else None
 
 
-def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, fmt, max_actions, fail_on_findings,
-         history_path):
+def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, engine_kind, fmt, max_actions,
+         fail_on_findings, history_path):
     rules = load_rules(rule_specs)
     store = _open_history(history_path)
     now = now or utcnow()
-    options = RunOptions(now=now, apply=mode == "apply", max_actions=max_actions, query=query, since=since)
+    options = RunOptions(now=now, apply=mode == "apply", max_actions=max_actions, query=query, since=since,
+                         engine=engine_kind)
     plan, review = _execute(mode, rules, tracker_spec, url, options, with_review=store is not None)
+    history_code = None
     if store is not None and review is not None:  # the review exists exactly when a history is kept
-        _record(store, review, mode, tracker_spec, query)
+        history_code = _record_after_run(store, review, plan, mode, tracker_spec, query)
     for line in report.render_lines(plan, rules, now, mode, fmt):
         click.echo(line)
-    sys.exit(run_exit_code(plan, fail_on_findings))
+    sys.exit(history_code or run_exit_code(plan, fail_on_findings))
+
+
+def _print_version(ctx: click.Context, _param, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"steward, version {__version__} (engine: {engine.engine_status()})")
+        ctx.exit()
 
 
 @click.group(cls=StewardGroup)
-@click.version_option(__version__, prog_name="steward")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and the rule engine that runs, then exit.")
 def cli() -> None:
     """Governance rules for Jira and GitHub Issues: plan, then apply, never twice."""
 
@@ -153,7 +200,9 @@ def apply(**kwargs) -> None:
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS),
               help="html or markdown. Default: html when --out ends in .html or .htm, else markdown.")
 @_history_option("Append this run's counts to a Steward history file and draw the trends it holds.")
-def review_report(tracker_spec, rule_specs, query, url, now, since, out_path, fmt, history_path) -> None:
+@click.option("--title", default="", help="The report's title. Default: the tracker and the query.")
+def review_report(tracker_spec, rule_specs, query, url, now, since, engine_kind, out_path, fmt, title,
+                  history_path) -> None:
     """Write the governance report for leadership (HTML or Markdown). Writes nothing to the tracker.
 
     Open findings by rule, severity and owner, the oldest items, what to decide next, escalation ladders,
@@ -162,8 +211,8 @@ def review_report(tracker_spec, rule_specs, query, url, now, since, out_path, fm
     fmt = fmt or ("html" if out_path and out_path.lower().endswith((".html", ".htm")) else "markdown")
     rules = load_rules(rule_specs)
     store = _open_history(history_path)
-    options = RunOptions(now=now or utcnow(), query=query, since=since)
-    _, review = _execute("report", rules, tracker_spec, url, options, with_review=True)
+    options = RunOptions(now=now or utcnow(), query=query, since=since, engine=engine_kind)
+    _, review = _execute("report", rules, tracker_spec, url, options, with_review=True, title=title)
     runs = None
     if store is not None:
         _record(store, review, "report", tracker_spec, query)
@@ -187,6 +236,10 @@ def review_report(tracker_spec, rule_specs, query, url, now, since, out_path, fm
 def check(paths: tuple[str, ...]) -> None:
     """Validate rule files: exit 0, or 2 with every error as FILE:LINE: [RULE] MESSAGE."""
     rules = rulefile.load(list(paths))
+    for warning in rules.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for warning in engine.durable_warnings([r.condition for r in rules.rules], [r.id for r in rules.rules]):
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"ok: {len(rules.rules)} rules in {len(rules.files)} file(s)")
 
 
@@ -247,7 +300,7 @@ def explain(tracker_spec, rule_specs, rule_id, url, now, issue_key) -> None:
     tracker.close()
     if issue is None:
         raise UsageError(f"issue {issue_key} not found in {tracker_spec}")
-    click.echo(explanation.explain_issue(rule, issue, rules, now or utcnow()))
+    click.echo(clean_text(explanation.explain_issue(rule, issue, rules, now or utcnow())))
 
 
 @cli.group()

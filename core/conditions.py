@@ -1,15 +1,17 @@
 """Rule conditions as a small tree, and their plain-Python meaning.
 
-This evaluation is the reference: the durable_rules engine must agree with it on every input
-(tests/test_engine_equivalence.py checks that), and `explain` uses it to show why a rule fired.
+This evaluation is the reference: durable_rules and the compiled evaluator (core/engine.py) must agree
+with it on every input (tests/test_engine_equivalence.py checks that), and `explain` uses it to show why
+a rule fired.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
+
+from . import patterns
+from .text import clean_text
 
 OPERATORS_BY_TYPE = {
     "number": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "missing", "present"),
@@ -47,24 +49,13 @@ class Not:
 Condition = Test | AllOf | AnyOf | Not
 
 
-@lru_cache(maxsize=1024)
-def compiled_pattern(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
+def compiled_pattern(pattern: str) -> Any:
+    """The compiled pattern (see core/patterns.py); raises for a bad one."""
+    return patterns.compiled(pattern)
 
 
 def is_missing(value: Any) -> bool:
     return value is None or value == []
-
-
-def clean_text(text: str) -> str:
-    """Text both evaluators can hold: NUL and lone surrogates (which C strings and UTF-8 cannot) become U+FFFD."""
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
-    return text
 
 
 def normalize(value: Any, fact_type: str) -> Any:
@@ -108,7 +99,7 @@ def test_holds(test: Test, value: Any) -> bool:
     if op == "in":
         return value in expected
     if op == "matches":
-        return compiled_pattern(expected).search(value) is not None
+        return patterns.search(expected, value)
     if op == "contains":
         return expected in value
     if op == "contains_any":

@@ -180,6 +180,14 @@ def days_escalated_without_follow_up(issue: Issue, ctx: FactContext) -> int | No
     return days_between(escalated, ctx.now)
 
 
+def _name_of(attribute: str):
+    def compute(issue: Issue, ctx: FactContext) -> str | None:
+        person = getattr(issue, attribute)
+        return issue.people.get(person, person) if person else None
+
+    return compute
+
+
 def _field(name: str, transform=None):
     def compute(issue: Issue, ctx: FactContext) -> Any:
         value = getattr(issue, name)
@@ -197,8 +205,11 @@ _BUILTINS = (
     ("status_category", "string", "todo, in_progress or done.", _field("status_category")),
     ("priority", "string", "Priority name (on GitHub: from the priority label family).", _field("priority")),
     ("labels", "list", "Label names.", _field("labels", list)),
-    ("assignee", "string", "Who owns it now; missing when unassigned.", _field("assignee")),
-    ("reporter", "string", "Who raised it.", _field("reporter")),
+    ("assignee", "string", "Who owns it now (the tracker's id: login, accountId, user name); missing when "
+     "unassigned. Mention them with `{{ assignee | mention }}`.", _field("assignee")),
+    ("assignee_name", "string", "The owner's display name; missing when unassigned.", _name_of("assignee")),
+    ("reporter", "string", "Who raised it (the tracker's id).", _field("reporter")),
+    ("reporter_name", "string", "The reporter's display name.", _name_of("reporter")),
     ("title", "string", "Summary line.", _field("title")),
     ("body", "string", "Description as plain text.", _field("body")),
     ("age_days", "number", "Whole days since it was created.", age_days),
@@ -228,10 +239,15 @@ _BUILTINS = (
 )
 
 
+PERSON_FACTS = frozenset({"assignee", "reporter"})
+ALWAYS_PRESENT = frozenset({"key", "comment_count", "escalation_level", "has_due"})
+
+
 @hookimpl
 def register_facts(register):
     for name, fact_type, description, compute in _BUILTINS:
-        register(FactSpec(name=name, type=fact_type, description=description, compute=compute))
+        register(FactSpec(name=name, type=fact_type, description=description, compute=compute,
+                          person=name in PERSON_FACTS, always=name in ALWAYS_PRESENT))
     register(FactSpec(name="days_with_label", type="number", parameter="label", compute=days_with_label,
                       description="`days_with_label(LABEL)`: days since LABEL was last put on the issue; "
                                   "missing when the issue does not carry it."))

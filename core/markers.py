@@ -47,8 +47,21 @@ def step_marker(step: Step, now: datetime, run: str | None = None) -> Marker:
     not on the issue already, so these are exactly the labels clean-up may take back) and the actions Steward
     itself runs after the tracker write (pending until recorded as done)."""
     added = [label for action in step.actions if action.type == "add_labels" for label in action.value]
-    pending = [action.type for action in step.actions if action.type not in TRACKER_ACTIONS]
-    return Marker(step.rule, step.level, now, tuple(dict.fromkeys(added)), tuple(dict.fromkeys(pending)), run)
+    pending = [name for name, _ in own_actions([a.type for a in step.actions])]
+    return Marker(step.rule, step.level, now, tuple(dict.fromkeys(added)), tuple(pending), run)
+
+
+def own_actions(kinds: list[str]) -> list[tuple[str, int]]:
+    """The actions Steward runs itself among a step's action kinds, each with the name its marker records it by
+    (`notify`, a second one `notify.2`) and its index in the list."""
+    seen: dict[str, int] = {}
+    named = []
+    for index, kind in enumerate(kinds):
+        if kind in TRACKER_ACTIONS:
+            continue
+        seen[kind] = seen.get(kind, 0) + 1
+        named.append((kind if seen[kind] == 1 else f"{kind}.{seen[kind]}", index))
+    return named
 
 
 def _names(values: tuple[str, ...]) -> str:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .mentions import readable
+
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 HISTORY_FIELDS = ("priority", "assignee", "labels", "status", "due")
 TRACKER_ACTIONS = ("comment", "add_labels", "remove_labels", "assign", "transition")
@@ -77,6 +79,7 @@ class Issue:
     changes: list[Change] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)  # steps already taken (core/ledger.py)
     unfinished: list[Marker] = field(default_factory=list)  # steps whose comment landed, changes did not
+    people: dict[str, str] = field(default_factory=dict)  # display names by the ids `assignee` etc. hold
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -86,6 +89,7 @@ class Finding:
     rule: str
     severity: str
     facts: dict[str, Any]
+    names: dict[str, str] = field(default_factory=dict, compare=False)  # display names of the people in `facts`
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -104,7 +108,15 @@ class Action:
 
     def to_json(self) -> dict[str, Any]:
         return {"issue": self.issue, "rule": self.rule, "level": self.level, "type": self.type,
-                "value": self.value}
+                "value": _readable(self.value)}
+
+
+def _readable(value: Any) -> Any:
+    if isinstance(value, str):
+        return readable(value)
+    if isinstance(value, dict):
+        return {key: _readable(item) for key, item in value.items()}
+    return value
 
 
 @dataclass
@@ -135,6 +147,8 @@ class Plan:
     failed: list[Step] = field(default_factory=list)  # the tracker refused or failed them: not written
     warnings: list[str] = field(default_factory=list)
     issues_seen: int = 0
+    stopped: str | None = None  # why a run that had written some steps could not read on
+
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -144,4 +158,5 @@ class Plan:
             "deferred": [a.to_json() for s in self.deferred for a in s.actions],
             "failed": [a.to_json() for s in self.failed for a in s.actions],
             "warnings": list(self.warnings),
+            "stopped": self.stopped,
         }

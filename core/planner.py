@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .conditions import holds
-from .markers import latest_by_rule
+from .markers import latest_by_rule, own_actions
 from .model import Action, Finding, Issue, Marker, Step
 from .rules import LadderStep, Rule
 from .templates import render
@@ -18,7 +18,9 @@ def _render_action(issue: Issue, rule: Rule, level: int, kind: str, value: Any,
                    facts: dict[str, Any]) -> Action | None:
     """The action as it would change the issue now, or None when it would change nothing."""
     if kind in _RENDERED or isinstance(value, str):
-        value = render(value, facts)
+        value = render(value, facts, issue.people)
+    elif isinstance(value, dict):  # an action with fields (notify): its strings are templates too
+        value = {k: render(v, facts, issue.people) if isinstance(v, str) else v for k, v in value.items()}
     if kind == "add_labels":
         value = [label for label in value if label not in issue.labels]
     elif kind == "remove_labels":
@@ -44,8 +46,9 @@ def _resume(issue: Issue, rule: Rule | None, marker: Marker, facts: dict[str, An
     only those run again, rendered with the issue's facts now."""
     if rule is None or not 0 < marker.level <= len(rule.steps):
         return None
-    actions = [_render_action(issue, rule, marker.level, kind, value, facts)
-               for kind, value in rule.steps[marker.level - 1].actions if kind in marker.pending]
+    ladder_actions = rule.steps[marker.level - 1].actions
+    due = [index for name, index in own_actions([kind for kind, _ in ladder_actions]) if name in marker.pending]
+    actions = [_render_action(issue, rule, marker.level, *ladder_actions[index], facts) for index in due]
     return Step(issue=issue.key, rule=rule.id, level=marker.level, severity=rule.severity,
                 actions=[a for a in actions if a is not None], resumes=True)
 
@@ -76,8 +79,9 @@ def labels_added(rule: Rule, issue: Issue) -> list[str]:
 
 
 def finding(issue: Issue, rule: Rule, facts: dict[str, Any], fact_names: list[str]) -> Finding:
-    return Finding(issue=issue.key, rule=rule.id, severity=rule.severity,
-                   facts={name: facts.get(name) for name in fact_names})
+    shown = {name: facts.get(name) for name in fact_names}
+    names = {value: issue.people[value] for value in shown.values() if isinstance(value, str) and value in issue.people}
+    return Finding(issue=issue.key, rule=rule.id, severity=rule.severity, facts=shown, names=names)
 
 
 def plan_issue(issue: Issue, facts: dict[str, Any], firing: list[Rule], known: dict[str, Rule],

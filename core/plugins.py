@@ -23,6 +23,7 @@ from .tracker import Tracker, TrackerFactory
 
 BUILTIN_PLUGINS = (
     "steward.core.facts",
+    "steward.core.channels",
     "steward.plugins.files",
     "steward.plugins.jira",
     "steward.plugins.github",

@@ -33,6 +33,8 @@ class FactSpec:
     description: str
     compute: Callable[..., Any]
     parameter: str | None = None
+    person: bool = False  # the value is a person's id on the tracker: templates may `| mention` it
+    always: bool = False  # never missing: templates need no fallback for it
 
     def value(self, issue: Issue, ctx: FactContext, argument: str | None) -> Any:
         return self.compute(issue, ctx) if self.parameter is None else self.compute(issue, ctx, argument)
@@ -48,11 +50,14 @@ def split_fact_name(name: str) -> tuple[str, str | None]:
 class ActionSpec:
     """A rule action run by Steward itself (not the tracker), such as posting to a chat webhook.
 
-    `run(issue, value)` performs it during `apply` and returns a line describing what it did; it raises
-    TrackerError when it could not.
+    `run(issue, value, context)` performs it during `apply`, after the step's tracker write, and returns a line
+    saying what it did; it raises TrackerError when it could not (the step keeps it pending, and the next apply
+    runs it again). `context` holds the run's `now` and the rule files' settings. `check(value, settings)`,
+    if given, returns a problem with the value that the schema cannot see (such as an undefined channel).
     """
 
     name: str
     value_schema: dict[str, Any]
     description: str
-    run: Callable[[Issue, Any], str]
+    run: Callable[[Issue, Any, FactContext], str]
+    check: Callable[[Any, dict[str, Any]], str | None] | None = None

@@ -7,11 +7,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .mentions import readable
 from .model import SEVERITIES, Action, Finding, Plan, Step, finding_json
 from .rules import RuleSet
+from .text import clean_text
 from .timeutil import format_time
 
 FORMATS = ("text", "json", "markdown")
+
+
+def _shown(item: Finding, value: Any) -> Any:
+    """A fact's value as people read it: a person's display name rather than their id."""
+    return item.names.get(value, value) if isinstance(value, str) else value
 
 
 def _value(value: Any) -> str:
@@ -29,7 +36,7 @@ def one_line(text: str, limit: int = 90) -> str:
 
 def describe(action: Action) -> str:
     if action.type == "comment":
-        return f'comment "{one_line(action.value)}"'
+        return f'comment "{one_line(readable(action.value))}"'
     if action.type in ("add_labels", "remove_labels"):
         verb = "add" if action.type == "add_labels" else "remove"
         return f"{verb} label{'s' if len(action.value) > 1 else ''} {', '.join(action.value)}"
@@ -37,7 +44,7 @@ def describe(action: Action) -> str:
         return f"assign to {action.value}"
     if action.type == "transition":
         return f"move to {action.value}"
-    return f"{action.type} {json.dumps(action.value, ensure_ascii=False)}"
+    return f"{action.type} {json.dumps(action.to_json()['value'], ensure_ascii=False)}"
 
 
 def _step_text(step: Step) -> str:
@@ -67,7 +74,7 @@ def text_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
     yield ""
     for item in _sorted_findings(plan):
         yield f"{item.issue}  {item.rule}  [{item.severity}]  {titles.get(item.rule, '')}"
-        why = ", ".join(f"{name} = {_value(value)}" for name, value in item.facts.items())
+        why = ", ".join(f"{name} = {_value(_shown(item, value))}" for name, value in item.facts.items())
         yield f"    why: {why}"
         taken = steps.pop((item.issue, item.rule), [])
         for step in taken:
@@ -82,6 +89,9 @@ def text_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
         yield ""
         yield f"Deferred by --max-actions ({len(plan.deferred)} steps, taken on a later run):"
         yield from (f"    {s.issue}  {s.rule}  {_step_text(s)}" for s in plan.deferred)
+    if plan.stopped:
+        yield ""
+        yield f"Stopped early, after the steps above were written: {plan.stopped}"
     if plan.failed:
         yield ""
         yield f"Not written: the tracker refused or failed ({len(plan.failed)} steps, tried again on the next run):"
@@ -105,13 +115,16 @@ def markdown_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
         yield "| Issue | Rule | Severity | Why | Action |"
         yield "|---|---|---|---|---|"
         for item in _sorted_findings(plan):
-            why = ", ".join(f"`{k}` = {_value(v)}" for k, v in item.facts.items())
+            why = ", ".join(f"`{k}` = {_value(_shown(item, v))}" for k, v in item.facts.items())
             action = "<br>".join(_step_text(s) for s in steps.get((item.issue, item.rule), [])) or "—"
             cells = [item.issue, f"{item.rule}<br>{titles.get(item.rule, '')}", item.severity, why, action]
             yield "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
     if plan.deferred:
         yield ""
         yield f"**Deferred by --max-actions:** {len(plan.deferred)} steps."
+    if plan.stopped:
+        yield ""
+        yield f"**Stopped early**, after the steps above were written: {plan.stopped}"
     if plan.failed:
         yield ""
         yield f"**Not written (the tracker refused or failed):** {len(plan.failed)} steps; see the warnings."
@@ -123,7 +136,7 @@ def markdown_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
 
 def json_lines(plan: Plan) -> Iterator[str]:
     """The plan as one JSON object, a finding or action a line: never the whole document in memory at once."""
-    def items(name: str, values: Iterable[dict[str, Any]], last: bool = False) -> Iterator[str]:
+    def items(name: str, values: Iterable[Any]) -> Iterator[str]:
         yield f'  "{name}": ['
         separator = ""
         for value in values:
@@ -131,7 +144,7 @@ def json_lines(plan: Plan) -> Iterator[str]:
                 yield separator
             separator = ","
             yield "    " + json.dumps(value, ensure_ascii=False, default=str)
-        yield "  ]" + ("" if last else ",")
+        yield "  ],"
 
     yield "{"
     yield f'  "issues_seen": {plan.issues_seen},'
@@ -139,17 +152,22 @@ def json_lines(plan: Plan) -> Iterator[str]:
     yield from items("actions", (a.to_json() for s in plan.steps for a in s.actions))
     yield from items("deferred", (a.to_json() for s in plan.deferred for a in s.actions))
     yield from items("failed", (a.to_json() for s in plan.failed for a in s.actions))
-    yield from items("warnings", plan.warnings, last=True)
+    yield from items("warnings", plan.warnings)
+    yield f'  "stopped": {json.dumps(plan.stopped, ensure_ascii=False)}'
     yield "}"
 
 
 def render_lines(plan: Plan, rules: RuleSet, now, mode: str, fmt: str) -> Iterator[str]:
-    """The report a line at a time (without line ends), so a large run is printed as it is rendered."""
+    """The report a line at a time (without line ends), so a large run is printed as it is rendered.
+
+    Issue text can hold what no output can encode (a lone surrogate): every line is made printable."""
     if fmt == "json":
-        return json_lines(plan)
-    if fmt == "markdown":
-        return markdown_lines(plan, rules, now, mode)
-    return text_lines(plan, rules, now, mode)
+        lines = json_lines(plan)
+    elif fmt == "markdown":
+        lines = markdown_lines(plan, rules, now, mode)
+    else:
+        lines = text_lines(plan, rules, now, mode)
+    return (clean_text(line) for line in lines)
 
 
 def render(plan: Plan, rules: RuleSet, now, mode: str, fmt: str) -> str:

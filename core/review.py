@@ -24,12 +24,14 @@ from .model import SEVERITIES, Finding, Issue, Plan
 from .registry import FactContext
 from .report import one_line
 from .rules import RuleSet
+from .text import public_url
 from .timeutil import days_between, format_time
 
 NO_OWNER = "no owner"
 SEVERE = ("high", "critical")
 DEFAULT_LIMIT = 50
 DECIDE_LIMIT = 10
+OWNER_ITEMS = 10  # items listed per owner in "Your items"
 
 T = TypeVar("T")
 
@@ -134,6 +136,8 @@ class Review:
     waiting_hours: list[float] = field(default_factory=list)
     steps: int = 0
     deferred: int = 0
+    title: str = ""
+    owner_items: dict[str | None, tuple[list[Item], int]] = field(default_factory=dict)  # each owner's most urgent
 
     @property
     def high_critical(self) -> int:
@@ -168,14 +172,15 @@ class ReviewCollector:
     """A runner observer (`Runner(..., observer=collector)`) that builds the `Review` page by page."""
 
     def __init__(self, rules: RuleSet, now: datetime, tracker: str = "", limit: int = DEFAULT_LIMIT,
-                 decide_limit: int = DECIDE_LIMIT):
-        self.review = Review(now=now, tracker=tracker, rules=rules)
+                 decide_limit: int = DECIDE_LIMIT, title: str = ""):
+        self.review = Review(now=now, tracker=tracker, rules=rules, title=title)
         self.context = FactContext(now=now, settings=rules.settings)
         self.since = lookback_start(self.context)
         self.severity = {rule.id: rule.severity for rule in rules.rules}
         self._decide: _Smallest[Item] = _Smallest(decide_limit, _urgency)
         self._oldest: _Smallest[Item] = _Smallest(limit, _created_order)
         self._ladders: _Smallest[Ladder] = _Smallest(limit, _ladder_order)
+        self._by_owner: dict[str | None, _Smallest[Item]] = {}
 
     def __call__(self, issues: list[Issue], facts: list[dict[str, Any]], findings: list[list[Finding]]) -> None:
         for issue, found in zip(issues, findings, strict=True):
@@ -189,17 +194,19 @@ class ReviewCollector:
         review.oldest = self._oldest.result()
         review.ladders = self._ladders.result()
         review.ladders_total = self._ladders.total
+        review.owner_items = {owner: (items.result(), items.total) for owner, items in self._by_owner.items()}
         return review
 
     def _issue(self, issue: Issue, found: list[Finding]) -> None:
         review = self.review
         review.issues += 1
         title = one_line(issue.title)
+        owner = issue.people.get(issue.assignee, issue.assignee) if issue.assignee else None  # a name people know
         self._priority_changes(issue)
         self._follow_up(issue)
         if found:
             review.findings += len(found)
-            owner_counts = review.by_owner[issue.assignee]
+            owner_counts = review.by_owner[owner]
             for item in found:
                 review.by_rule[item.rule] += 1
                 review.by_severity[item.severity] += 1
@@ -207,11 +214,15 @@ class ReviewCollector:
             if not issue.assignee:
                 review.no_owner += len(found)
             ranked = sorted(((f.rule, f.severity) for f in found), key=lambda rs: -SEVERITIES.index(rs[1]))
-            row = Item(issue.key, title, issue.url, issue.assignee, issue.created, tuple(ranked))
+            row = Item(issue.key, title, public_url(issue.url), owner, issue.created, tuple(ranked))
             review.items += 1
             self._decide.add(row)
             self._oldest.add(row)
-        self._ladders_of(issue, title, {f.rule for f in found})
+            mine = self._by_owner.get(owner)
+            if mine is None:
+                mine = self._by_owner[owner] = _Smallest(OWNER_ITEMS, _urgency)
+            mine.add(row)
+        self._ladders_of(issue, title, {f.rule for f in found}, owner)
 
     def _priority_changes(self, issue: Issue) -> None:
         for change in issue.changes:
@@ -235,14 +246,14 @@ class ReviewCollector:
         else:
             self.review.waiting_hours.append(_hours(start, now))
 
-    def _ladders_of(self, issue: Issue, title: str, firing: set[str]) -> None:
+    def _ladders_of(self, issue: Issue, title: str, firing: set[str], owner: str | None) -> None:
         now = self.context.now
         by_rule: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
         for marker in dedupe([m for m in issue.markers if m.at <= now]):
             by_rule[marker.rule].append((marker.level, marker.at))
         for rule, steps in by_rule.items():
             steps.sort()
-            ladder = Ladder(issue.key, title, issue.url, issue.assignee, rule, tuple(steps), rule in firing)
+            ladder = Ladder(issue.key, title, public_url(issue.url), owner, rule, tuple(steps), rule in firing)
             stats = self.review.ladder_stats[rule]
             stats.ladders += 1
             for (level, taken), (_, following) in pairwise(steps):
@@ -324,7 +335,7 @@ def change_note(kpi: Kpi, value: float | None, previous: float | None) -> tuple[
 def kpi_details(review: Review) -> dict[str, str]:
     """The line under each headline number: what it was computed from."""
     crit, high = review.by_severity["critical"], review.by_severity["high"]
-    waiting = (f", {len(review.waiting_hours)} waiting (longest {format_days(max(review.waiting_hours) / 24)})"
+    waiting = (f"; {len(review.waiting_hours)} still waiting (longest {format_days(max(review.waiting_hours) / 24)})"
                if review.waiting_hours else "")
     followed = len(review.follow_up_hours)
     lookback = f"{review.lookback_days:g}"
@@ -336,7 +347,8 @@ def kpi_details(review: Review) -> dict[str, str]:
             f"{review.priority_explained:,} of {review.priority_changes:,} in the last {lookback} days"
             if review.priority_changes else f"no priority changes in the last {lookback} days"),
         "Median escalation → follow-up": (
-            f"{followed:,} followed up{waiting}" if followed or waiting else "no escalations yet"),
+            (f"median of {followed:,} followed up{waiting}" if followed else f"none followed up yet{waiting}")
+            if followed or waiting else "no escalations yet"),
     }
 
 
@@ -421,3 +433,8 @@ def run_time(review: Review, when: datetime) -> str:
 
 def run_label(review: Review) -> str:
     return f"{review.tracker} at {format_time(review.now)}" if review.tracker else format_time(review.now)
+
+
+def report_title(review: Review) -> str:
+    """`--title`, else the tracker the review read."""
+    return review.title or (f"Governance review · {review.tracker}" if review.tracker else "Governance review")

@@ -28,10 +28,12 @@ from .review import (
     owner_name,
     owners_ranked,
     previous_run,
+    report_title,
     rule_title,
     run_label,
     run_time,
 )
+from .text import clean_text
 from .timeutil import format_time
 
 MARKDOWN_LIMIT = 1_000_000  # bytes; GitHub's step summary limit is 1 MiB
@@ -122,6 +124,19 @@ def _by_owner(review: Review) -> list[str]:
                   right=len(_ORDER) + 1)
 
 
+def _your_items(review: Review) -> list[str]:
+    """Per owner, their most urgent items."""
+    if not review.owner_items:
+        return ["No findings.", ""]
+    lines = []
+    for owner, _ in owners_ranked(review)[:OWNER_LIMIT]:
+        items, total = review.owner_items.get(owner, ([], 0))
+        entries = ", ".join(f"{_link(item.key, item.url)} ({item.severity})" for item in items)
+        rest = more_note(len(items), total, "item")
+        lines.append(f"- {_owner(owner)}: {entries}{'; ' + rest if rest else ''}")
+    return lines + [""]
+
+
 def _oldest(review: Review) -> list[str]:
     if not review.oldest:
         return ["No findings.", ""]
@@ -167,6 +182,7 @@ def _trends(runs: list[Run] | None) -> list[str]:
 
 def fit(markdown: str, limit: int = MARKDOWN_LIMIT) -> str:
     """The text cut at a line boundary so that it is at most `limit` bytes in UTF-8, with a note if cut."""
+    markdown = clean_text(markdown)
     data = markdown.encode("utf-8")
     if len(data) <= limit:
         return markdown
@@ -177,13 +193,14 @@ def fit(markdown: str, limit: int = MARKDOWN_LIMIT) -> str:
 
 def render_markdown(review: Review, runs: list[Run] | None = None, limit: int = MARKDOWN_LIMIT) -> str:
     """The report in Markdown, at most `limit` bytes. `runs`: the history (this run included), or None."""
-    lines = ["## Governance review", "",
+    lines = [f"## {_cell(report_title(review))}", "",
              f"{_cell(run_label(review))} · {review.issues:,} issues checked against {len(review.rules.rules)} "
              f"rules · {review.steps:,} steps due this run", ""]
     lines += _headline(review, runs)
     for title, part in (("What to decide next", _decide(review)),
                         ("Open findings by rule and severity", _by_rule(review)),
                         ("Open findings by owner", _by_owner(review)),
+                        ("Your items, by owner", _your_items(review)),
                         ("Oldest items first", _oldest(review)),
                         ("Escalation ladders", _ladders(review)),
                         (f"Trends (last {TREND_ROWS} runs)", _trends(runs))):

@@ -8,123 +8,32 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import yaml
-
-from . import plugins
+from . import patterns, plugins
 from .conditions import OPERATORS_BY_TYPE, AllOf, AnyOf, Condition, Not, Test, compiled_pattern
 from .facts import DEFAULT_SETTINGS
 from .model import TRACKER_ACTIONS
 from .registry import split_fact_name
-from .rules import LadderStep, Rule, RuleSet
-from .templates import referenced_names
+from .rules import LadderStep, Rule, RuleSet, guaranteed_present
+from .templates import MISSING, Placeholder, placeholders
+from .yamlsource import Path_, RuleError, RuleFileErrors, Source, parse_yaml
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_PATH = Path(__file__).with_name("rulefile.schema.json")
 PACKS_DIR = Path(__file__).resolve().parent.parent / "rules"
 PACK_PREFIX = "pack:"
 TEMPLATED_ACTIONS = ("comment", "assign", "transition")
 
-Path_ = tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class RuleError:
-    file: str
-    line: int
-    rule: str | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: [{self.rule or '-'}] {self.message}"
-
-
-class RuleFileErrors(Exception):
-    def __init__(self, errors: list[RuleError]):
-        self.errors = errors
-        super().__init__("\n".join(str(e) for e in errors))
 
 
 @cache
 def schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-# ---------------------------------------------------------------- YAML with line numbers
-
-class Source:
-    """A parsed YAML document plus the line of every mapping key and sequence item."""
-
-    def __init__(self, file: str, data: Any, lines: dict[Path_, int]):
-        self.file = file
-        self.data = data
-        self.lines = lines
-
-    def line(self, path: Path_) -> int:
-        path = tuple(path)
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path, 1)
-
-    def rule_id(self, path: Path_) -> str | None:
-        if len(path) >= 2 and path[0] == "rules" and isinstance(self.data, dict):
-            rules = self.data.get("rules")
-            if isinstance(rules, list) and isinstance(path[1], int) and path[1] < len(rules):
-                rule = rules[path[1]]
-                if isinstance(rule, dict) and isinstance(rule.get("id"), str):
-                    return rule["id"]
-        if len(path) >= 2 and path[0] == "overrides":
-            return str(path[1])
-        return None
-
-    def error(self, path: Path_, message: str) -> RuleError:
-        return RuleError(self.file, self.line(path), self.rule_id(path), message)
-
-
-def parse_yaml(text: str, file: str) -> Source:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        raise RuleFileErrors([RuleError(file, line, None, f"invalid YAML: {error.problem or error}")]) from None
-    except yaml.YAMLError as error:
-        raise RuleFileErrors([RuleError(file, 1, None, f"invalid YAML: {error}")]) from None
-    if root is None:
-        raise RuleFileErrors([RuleError(file, 1, None, "the file is empty")])
-
-    lines: dict[Path_, int] = {}
-    problems: list[RuleError] = []
-    constructor = yaml.SafeLoader("")
-
-    def build(node: yaml.Node, path: Path_) -> Any:
-        lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = build(key_node, path + ("<key>",))
-                if not isinstance(key, (str, int, float, bool)):
-                    problems.append(RuleError(file, key_node.start_mark.line + 1, None,
-                                              "a mapping key must be a plain value"))
-                    continue
-                if key in result:
-                    problems.append(RuleError(file, key_node.start_mark.line + 1, None,
-                                              f"duplicate key {key!r}"))
-                lines[path + (key,)] = key_node.start_mark.line + 1
-                result[key] = build(value_node, path + (key,))
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [build(item, path + (index,)) for index, item in enumerate(node.value)]
-        return constructor.construct_object(node, deep=True)
-
-    data = build(root, ())
-    if problems:
-        raise RuleFileErrors(problems)
-    return Source(file, data, lines)
 
 
 def _read(path: Path) -> str:
@@ -186,6 +95,8 @@ def _error_path(error: jsonschema.ValidationError) -> Path_:
 
 
 def _check_schema(source: Source) -> list[RuleError]:
+    import jsonschema  # 60 ms at import: only for commands that load rule files, not for --help
+
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(source.data), key=lambda e: list(map(str, e.absolute_path)))
     return [source.error(_error_path(e), _schema_message(e)) for e in errors]
@@ -226,13 +137,16 @@ class _RuleBuilder:
     """Checks one rule's meaning and turns it into a Rule; problems go to `errors`."""
 
     def __init__(self, source: Source, path: Path_, raw: dict[str, Any], settings: dict[str, Any],
-                 action_names: list[str]):
+                 action_names: list[str], file_settings: dict[str, Any]):
         self.source = source
         self.path = path
         self.raw = raw
         self.settings = settings
         self.action_names = action_names
+        self.file_settings = file_settings
         self.errors: list[RuleError] = []
+        self.warnings: list[RuleError] = []
+        self.guaranteed: set[str] = set()  # facts the rule's `when` proves present whenever it fires
 
     def fail(self, path: Path_, message: str) -> None:
         self.errors.append(self.source.error(path, message))
@@ -268,8 +182,13 @@ class _RuleBuilder:
             if ok:
                 try:
                     compiled_pattern(value)
-                except Exception as error:  # re.error, or RecursionError on absurd patterns
+                except Exception as error:  # regex.error, or RecursionError on absurd patterns
                     self.fail(path, f"bad regular expression {value!r} for {fact!r}: {error}")
+                    return False
+                risk = patterns.catastrophic(value)
+                if risk:
+                    self.fail(path, f"regular expression {value!r} for {fact!r} is unsafe: {risk}; "
+                                    "write the repeat once (a+ instead of (a+)+)")
                     return False
         if not ok:
             self.fail(path, f"{op!r} on {fact_type} fact {fact!r} needs {wanted}, got {value!r}")
@@ -322,19 +241,58 @@ class _RuleBuilder:
         spec = plugins.actions().get(kind)
         if spec is not None:
             try:
+                import jsonschema
+
                 jsonschema.validate(value, spec.value_schema)
             except jsonschema.ValidationError as error:
                 self.fail(path, f"action {kind!r}: {error.message}")
                 return None
-        if kind in TEMPLATED_ACTIONS or (spec is not None and isinstance(value, str)):
-            names, invalid = referenced_names(value)
+            problem = spec.check(value, self.file_settings) if spec.check else None
+            if problem:
+                self.fail(path, problem)
+                return None
+        if kind in ("add_labels", "remove_labels"):
+            for label in value if isinstance(value, list) else []:
+                if label.strip() in (".", "..") or label != label.strip() or not label.strip():
+                    self.fail(path, f"label {label!r} cannot be written on every tracker (a label that is "
+                                    "empty, `.` or `..`, or starts or ends with a space, breaks URLs)")
+        for text in self.templates_in(kind, value, spec is not None):
+            found, invalid = placeholders(text)
+            self.check_placeholders(found, path)
+            names = [p.name for p in found]
             for placeholder in invalid:
+                if placeholder.startswith("an unclosed"):
+                    self.fail(path, "template has an unclosed {{ or a stray }}; write {{ fact_name }}")
+                    continue
                 self.fail(path, f"template placeholder {placeholder} is not a fact name; "
                                 "templates may only contain {{ fact_name }}")
             for name in names:
                 if _fact_type(name) is None:
                     self.fail(path, f"template references unknown fact {name!r}{_suggest_fact(name)}")
         return kind, value
+
+    @staticmethod
+    def templates_in(kind: str, value: Any, steward_action: bool) -> list[str]:
+        """The template texts of an action: the value of comment, assign and transition, and every string of
+        an action Steward runs itself (a string value, or the string fields of a mapping such as notify's)."""
+        if isinstance(value, str) and (kind in TEMPLATED_ACTIONS or steward_action):
+            return [value]
+        if isinstance(value, dict) and steward_action:
+            return [item for item in value.values() if isinstance(item, str)]
+        return []
+
+    def check_placeholders(self, found: list[Placeholder], path: Path_) -> None:
+        for placeholder in found:
+            spec = plugins.fact(placeholder.name)
+            if spec is None:
+                continue  # reported as an unknown fact
+            if placeholder.mention and not spec[0].person:
+                self.fail(path, f"`| mention` needs a fact that names a person (such as assignee or reporter), "
+                                f"not {placeholder.name!r}")
+            if placeholder.fallback is None and not spec[0].always and placeholder.name not in self.guaranteed:
+                self.warnings.append(self.source.error(path, f"{placeholder.name!r} can be missing, and the text "
+                                                             f"would then say {MISSING!r}: give a fallback, "
+                                                             f'{{{{ {placeholder.name} | "..." }}}}'))
 
     def ladder(self) -> tuple[LadderStep, ...]:
         steps = []
@@ -355,6 +313,7 @@ class _RuleBuilder:
     def build(self) -> Rule | None:
         when = self.condition(self.raw["when"], self.path + ("when",))
         exempt = self.condition(self.raw["exempt"], self.path + ("exempt",)) if "exempt" in self.raw else None
+        self.guaranteed = guaranteed_present(when) if when is not None else set()
         steps = self.ladder()
         if self.errors or when is None:
             return None
@@ -401,6 +360,7 @@ def load(specs: list[str]) -> RuleSet:
     paths = expand_paths(specs)
     action_names = sorted(set(TRACKER_ACTIONS) | set(plugins.actions()))
     errors: list[RuleError] = []
+    warnings: list[RuleError] = []
     sources: list[Source] = []
     for path in paths:
         try:
@@ -441,9 +401,10 @@ def load(specs: list[str]) -> RuleSet:
                                              f"rule {raw['id']!r} has no setting {name!r}"
                                              f"{_suggest(name, sorted(rule_settings))}"))
             rule_settings.update(override.get("settings", {}))
-            builder = _RuleBuilder(source, path, raw, rule_settings, action_names)
+            builder = _RuleBuilder(source, path, raw, rule_settings, action_names, settings)
             rule = builder.build()
             errors.extend(builder.errors)
+            warnings.extend(builder.warnings)
             if rule is None or override.get("enabled", True) is False:
                 continue
             if "severity" in override:
@@ -456,7 +417,8 @@ def load(specs: list[str]) -> RuleSet:
                                        f"override for unknown rule {rule_id!r}{_suggest(rule_id, sorted(seen))}"))
     if errors:
         raise RuleFileErrors(errors)
-    return RuleSet(rules=rules, settings=settings, files=[str(p) for p in paths])
+    return RuleSet(rules=rules, settings=settings, files=[str(p) for p in paths],
+                   warnings=[str(w) for w in warnings])
 
 
 def default_specs() -> list[str]:

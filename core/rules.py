@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .conditions import AllOf, Condition, Not, facts_in
+from .conditions import AllOf, AnyOf, Condition, Not, Test, facts_in
 from .templates import referenced_names
 
 
@@ -53,9 +53,25 @@ class RuleSet:
     rules: list[Rule]
     settings: dict[str, Any]
     files: list[str]
+    warnings: list[str] = field(default_factory=list)  # FILE:LINE: [RULE] texts `steward check` prints
 
     def by_id(self) -> dict[str, Rule]:
         return {rule.id: rule for rule in self.rules}
+
+
+def guaranteed_present(condition: Condition) -> set[str]:
+    """The facts a condition proves present whenever it holds: a test that fails on a missing value, in
+    every branch. A template may show such a fact without a fallback."""
+    if isinstance(condition, Test):
+        op, value = condition.op, condition.value
+        absent_ok = op == "ne" or (op == "missing" and value is True) or (op == "present" and value is False)
+        return set() if absent_ok else {condition.fact}
+    if isinstance(condition, AllOf):
+        return set().union(*(guaranteed_present(item) for item in condition.items))
+    if isinstance(condition, AnyOf):
+        branches = [guaranteed_present(item) for item in condition.items]
+        return set.intersection(*branches) if branches else set()
+    return set()  # under `not`, nothing is proven
 
 
 def facts_used(rules: Iterable[Rule]) -> set[str]:
@@ -65,6 +81,8 @@ def facts_used(rules: Iterable[Rule]) -> set[str]:
         used.update(facts_in(rule.condition))
         for step in rule.steps:
             for _, value in step.actions:
-                if isinstance(value, str):
-                    used.update(referenced_names(value)[0])
+                texts = [value] if isinstance(value, str) else list(value.values()) if isinstance(value, dict) else []
+                for text in texts:
+                    if isinstance(text, str):
+                        used.update(referenced_names(text)[0])
     return used

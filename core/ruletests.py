@@ -25,10 +25,11 @@ from .conditions import explain_inline, normalize
 from .engine import Engine
 from .model import Issue
 from .registry import FactContext
-from .rulefile import PACK_PREFIX, RuleError, RuleFileErrors, Source, load, parse_yaml
+from .rulefile import PACK_PREFIX, load
 from .rules import RuleSet
 from .runner import Runner, RunOptions, derive_facts
 from .timeutil import format_time, parse_time
+from .yamlsource import RuleError, RuleFileErrors, Source, parse_yaml
 
 TESTS_SUFFIX = ".tests.yml"
 
@@ -146,7 +147,8 @@ def _check_runs(case: Case, result: CaseResult) -> None:
                 result.problems.append(f"run {number} at {format_time(now)}: expected steps {expected}, "
                                        f"got {actual}")
             if "actions" in run:
-                taken = [{"rule": a.rule, "type": a.type, "value": a.value} for s in plan.steps for a in s.actions]
+                taken = [{"rule": a.rule, "type": a.type, "value": a.to_json()["value"]}
+                         for s in plan.steps for a in s.actions]
                 if taken != run["actions"]:
                     result.problems.append(f"run {number} at {format_time(now)}: expected actions "
                                            f"{run['actions']}, got {taken}")
@@ -194,22 +196,51 @@ def load_file(tests_path: str | Path) -> list[Case]:
         now = raw.get("now", default_now)
         if now is None:
             raise RuleFileErrors([RuleError(str(tests_path), line, None, "the case needs a pinned `now`")])
+        if not any(key in raw for key in ("fire", "not_fire", "runs")):
+            raise RuleFileErrors([RuleError(str(tests_path), line, None, "the case expects nothing: give `fire`, "
+                                                                         "`not_fire` or `runs`")])
+        problems = _fact_type_errors(raw.get("facts"), source, ("cases", index, "facts"))
+        if problems:
+            raise RuleFileErrors(problems)
         cases.append(Case(str(tests_path), line, str(raw["name"]), raw, rules, parse_time(now)))
     return cases
 
 
+def _fact_type_errors(given: Any, source: Source, path: tuple[Any, ...]) -> list[RuleError]:
+    """Facts given in a case are checked like rule files: a value of the wrong type is an error, not missing."""
+    errors = []
+    for name, value in (given or {}).items() if isinstance(given, dict) else []:
+        found = plugins.fact(name)
+        if found is None:
+            errors.append(source.error(path + (name,), f"unknown fact {name!r}"))
+        elif value is not None and normalize(value, found[0].type) is None:
+            errors.append(source.error(path + (name,), f"fact {name!r} is a {found[0].type}, got {value!r}"))
+    return errors
+
+
 def find_test_files(paths: list[str]) -> list[Path]:
+    """The tests files for these paths. A rule file with no NAME.tests.yml beside it, or a directory with
+    none, is an error: a test run that silently runs nothing would pass."""
     found: list[Path] = []
+    missing: list[RuleError] = []
     for spec in paths:
         path = Path(spec)
         if path.is_dir():
-            found.extend(sorted(path.rglob(f"*{TESTS_SUFFIX}")))
+            files = sorted(path.rglob(f"*{TESTS_SUFFIX}"))
+            if not files:
+                missing.append(RuleError(spec, 0, None, f"no tests files here: name them NAME{TESTS_SUFFIX} "
+                                                        "beside NAME.yml"))
+            found.extend(files)
         elif path.name.endswith(TESTS_SUFFIX):
             found.append(path)
         else:
             beside = path.with_name(path.stem + TESTS_SUFFIX)
             if beside.exists():
                 found.append(beside)
+            else:
+                missing.append(RuleError(spec, 0, None, f"no test cases: write them in {beside.name} beside it"))
+    if missing:
+        raise RuleFileErrors(missing)
     return found
 
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from . import plugins
-from .conditions import facts_in, normalize
-from .engine import Engine
+from . import patterns, plugins
+from .conditions import facts_in, normalize, tests_in
+from .engine import DEFAULT_ENGINE, Engine
 from .errors import TrackerError
-from .markers import step_marker
+from .markers import own_actions, step_marker
+from .mentions import format_mentions
 from .model import SEVERITIES, Finding, Issue, Plan, Step
 from .planner import finding, plan_issue
 from .registry import FactContext
@@ -33,6 +34,7 @@ class RunOptions:
     max_actions: int | None = None
     query: str | None = None
     since: datetime | None = None
+    engine: str = DEFAULT_ENGINE  # durable, compiled or reference: see core/engine.py
 
 
 class _WarningCollector(logging.Handler):
@@ -70,10 +72,12 @@ class Runner:
         self.options = options
         self.progress = progress
         self.observer = observer
-        self.engine = Engine([rule.condition for rule in rules.rules])
+        self.engine = Engine([rule.condition for rule in rules.rules], options.engine,
+                             names=[rule.id for rule in rules.rules])
         self.fact_names = [facts_in(rule.condition) for rule in rules.rules]
         self.context = FactContext(now=options.now, settings=rules.settings)
         self.facts_used = facts_used(rules.rules)
+        self._pattern_tests = [t for rule in rules.rules for t in tests_in(rule.condition) if t.op == "matches"]
         self.budget = options.max_actions
 
     def _take(self, step: Step) -> bool:
@@ -98,7 +102,9 @@ class Runner:
         known = self.rules.by_id()
         page_steps: list[tuple[Issue, Step]] = []
         page_findings: list[list[Finding]] = []
-        for issue, facts, matched in zip(issues, facts_list, self.engine.evaluate(facts_list), strict=True):
+        results = self.engine.evaluate(facts_list)
+        self._report_slow_patterns(issues, facts_list)
+        for issue, facts, matched in zip(issues, facts_list, results, strict=True):
             firing = [self.rules.rules[i] for i in matched]
             found = [finding(issue, self.rules.rules[i], facts, self.fact_names[i]) for i in matched]
             plan.findings.extend(found)
@@ -119,6 +125,18 @@ class Runner:
         if self.options.apply:
             self._apply(taken, plan)
 
+    def _report_slow_patterns(self, issues: list[Issue], facts_list: list[dict[str, Any]]) -> None:
+        """Name the issue and the rules of every `matches` search that hit its time limit (it counted as no
+        match). The texts are the very objects the facts hold, so `is` finds their issue."""
+        for pattern, text in patterns.take_timeouts():
+            for issue, facts in zip(issues, facts_list, strict=True):
+                for fact in (t.fact for t in self._pattern_tests if t.value == pattern and facts.get(t.fact) is text):
+                    rules = sorted({r.id for r in self.rules.rules if any(
+                        t.op == "matches" and t.value == pattern and t.fact == fact for t in tests_in(r.condition))})
+                    log.warning("%s: %s: the regular expression %r gave up on %s (%d characters) after %.2f s; "
+                                "counted as no match", issue.key, ", ".join(rules), pattern, fact, len(text),
+                                patterns.SEARCH_TIMEOUT)
+
     def _apply(self, taken: dict[str, tuple[Issue, list[Step]]], plan: Plan) -> None:
         """Write a page's steps: re-check what another run may have written since the read, write, run
         Steward's own actions after the tracker write landed, then reconcile a step two runs wrote at once."""
@@ -132,7 +150,7 @@ class Runner:
             writes = [step for step in steps if not step.resumes]
             if writes:
                 try:
-                    self.tracker.apply(issue, writes, self.options.now)
+                    self.tracker.apply(issue, [self._for_tracker(step) for step in writes], self.options.now)
                     written.append((issue, writes))
                 except TrackerError as error:
                     log.warning("%s: %d step(s) not written: %s", issue.key, len(writes), error)
@@ -143,10 +161,20 @@ class Runner:
             self._run_own_actions(issue, steps)
             if self.progress:
                 self.progress(len(plan.steps), plan.issues_seen)
-        for step in self.tracker.reconcile(written, self.options.now):
+        sent = [(issue, [self._for_tracker(step) for step in steps]) for issue, steps in written]
+        ours = {(step.issue, step.rule, step.level): step for _, steps in written for step in steps}
+        for returned in self.tracker.reconcile(sent, self.options.now):
+            step = ours[(returned.issue, returned.rule, returned.level)]
             log.warning("%s: another Steward run wrote %s step %d at the same moment; its copy was kept and "
                         "this run's removed", step.issue, step.rule, step.level)
             plan.steps.remove(step)
+
+    def _for_tracker(self, step: Step) -> Step:
+        """The step as the tracker writes it: mentions in the tracker's own syntax."""
+        def text(value: Any) -> Any:
+            return format_mentions(value, self.tracker.mention) if isinstance(value, str) else value
+
+        return replace(step, actions=[replace(action, value=text(action.value)) for action in step.actions])
 
     def _still_due(self, issue: Issue, steps: list[Step], plan: Plan) -> list[Step]:
         """The steps the re-read issue still needs: one another run took meanwhile is not this run's write."""
@@ -170,20 +198,25 @@ class Runner:
         custom = plugins.actions()
         markers = {(m.rule, m.level): m for m in issue.markers}
         for step in steps:
-            actions = [a for a in step.actions if a.type in custom]
-            if not actions:
+            named = [(name, step.actions[index]) for name, index in own_actions([a.type for a in step.actions])]
+            if not named:
                 continue
             marker = markers.get((step.rule, step.level)) if step.resumes else step_marker(step, self.options.now)
             if marker is None:
                 continue
-            for action in actions:
+            if step.resumes:  # the resumed step holds only the pending actions: name them as the marker does
+                named = list(zip(marker.pending, (action for _, action in named), strict=False))
+            for name, action in named:
+                spec = custom.get(action.type)
+                if spec is None:
+                    continue
                 try:
-                    log.info("%s: %s", issue.key, custom[action.type].run(issue, action.value))
+                    log.info("%s: %s", issue.key, spec.run(issue, action.value, self.context))
                 except TrackerError as error:
                     log.warning("%s: %s of %s step %d did not run (%s); it runs on the next apply", issue.key,
                                 action.type, step.rule, step.level, error)
                     continue
-                marker = replace(marker, pending=tuple(p for p in marker.pending if p != action.type))
+                marker = replace(marker, pending=tuple(p for p in marker.pending if p != name))
                 try:
                     self.tracker.record_done(issue, marker)
                 except TrackerError as error:
@@ -202,6 +235,14 @@ class Runner:
                 self.tracker.narrow(self.rules.rules)
             for page in self.tracker.fetch(self.options.query, self.options.since):
                 self._page(page, plan)
+        except TrackerError as error:
+            self._release()
+            if not plan.steps or not self.options.apply:
+                raise  # nothing was written: the error alone is the truth
+            # Some steps landed before the tracker failed: say both, and let the exit code say "partial".
+            plan.stopped = str(error)
+            log.warning("the run stopped after %d step(s) were written: %s", len(plan.steps), error)
+            return plan
         except BaseException:
             self._release()
             raise

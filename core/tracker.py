@@ -26,6 +26,11 @@ class Tracker:
         """Who Steward writes as here, learned at most once per run; None when the tracker cannot say."""
         return None
 
+    def mention(self, person: str, name: str) -> str:
+        """How a comment mentions a person so that the tracker notifies them (`person` is the id the issue's
+        facts hold, `name` its display name). Default: `@person`, as GitHub and the files board write it."""
+        return f"@{person}"
+
     def narrow(self, rules: list[Rule]) -> None:
         """Called once before `fetch` with the rules of the run: an adapter may read only the fields they
         need and push their conditions into its query. Results must not change. Default: read everything."""

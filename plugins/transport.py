@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from steward.core.errors import TrackerError
+from steward.core.text import public_url
 from steward.core.timeutil import parse_time
 
 T = TypeVar("T")
@@ -48,14 +48,6 @@ class Failure(Exception):
 
 class Uncertain(Exception):
     """A write failed in a way that does not say whether it landed (5xx, connection lost)."""
-
-
-def public_url(url: str) -> str:
-    """The URL without user-info (`https://user:secret@host` → `https://host`): safe to print."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def read_timeout(env: Mapping[str, str], default: float) -> float:

@@ -1,14 +1,16 @@
-"""The durable_rules engine agrees with the plain-Python reference (`conditions.holds`) on every input.
+"""The three evaluators (durable_rules, compiled Python, the plain-Python reference `conditions.holds`)
+agree on every input.
 
 The property test generates rule conditions over every operator (nested with all/any/not) and many
 fact dictionaries per example, built through `normalize` exactly as the runner builds them, and
-checks `Engine.evaluate` against `holds` issue by issue. Values come from small pools so that rules
-match often; the test asserts that both matches and non-matches occurred for every operator.
+checks `Engine.evaluate` with `durable` and with `compiled` against `holds` issue by issue, and that
+durable_rules really evaluated them (no fallback). Values come from small pools so that rules match
+often; the test asserts that both matches and non-matches occurred for every operator.
 
-The regression tests below pin each durable_rules pitfall of DESIGN.md section 6.
+The regression tests below pin each durable_rules pitfall of docs/architecture.md section 6.
 
 Note: each distinct set of compiled conditions registers a new durable ruleset for the life of the
-process (engine.py does this on purpose), so the property test uses few examples with many facts each.
+durable worker (engine.py does this on purpose), so the property test uses few examples with many facts.
 """
 
 from __future__ import annotations
@@ -144,17 +146,29 @@ def reference(rules: list[Condition], facts_list: list[dict[str, Any]]) -> list[
     return [[i for i, rule in enumerate(rules) if holds(rule, facts)] for facts in facts_list]
 
 
-def assert_same(rules: list[Condition], facts_list: list[dict[str, Any]], got: list[list[int]]) -> None:
+def assert_same(rules: list[Condition], facts_list: list[dict[str, Any]], got: list[list[int]],
+                kind: str = "durable") -> None:
     expected = reference(rules, facts_list)
     if got == expected:
         return
     for facts, g, e in zip(facts_list, got, expected, strict=True):
         if g != e:
             rule = sorted(set(g) ^ set(e))[0]
-            alone = Engine([rules[rule]]).evaluate([facts])
-            pytest.fail(f"engine and holds disagree on rule {rule}: {to_text(rules[rule])}\n"
-                        f"facts: {facts!r}\nengine rules {g}, holds rules {e}; "
-                        f"that rule alone on that fact: engine {alone}, holds {holds(rules[rule], facts)}")
+            alone = Engine([rules[rule]], kind).evaluate([facts])
+            pytest.fail(f"{kind} and holds disagree on rule {rule}: {to_text(rules[rule])}\n"
+                        f"facts: {facts!r}\n{kind} rules {g}, holds rules {e}; "
+                        f"that rule alone on that fact: {kind} {alone}, holds {holds(rules[rule], facts)}")
+
+
+def evaluate_all_ways(rules: list[Condition], facts_list: list[dict[str, Any]]) -> list[list[int]]:
+    """durable_rules (which must not have fallen back) and compiled, each checked against the reference."""
+    engine = Engine(rules)
+    got = engine.evaluate(facts_list)
+    assert engine.running == "durable" and engine.fallbacks == [], engine.fallbacks
+    assert_same(rules, facts_list, got)
+    assert_same(rules, facts_list, Engine(rules, "compiled").evaluate(facts_list), "compiled")
+    assert Engine(rules, "reference").evaluate(facts_list) == got
+    return got
 
 
 # ------------------------------------------------------------------------------------------ property
@@ -172,8 +186,7 @@ def test_engine_equals_plain_python_on_generated_rules_and_issues() -> None:
     def check(rules: list[Condition], seed: int) -> None:
         rng = random.Random(seed)
         facts_list = [make_facts(rng, i) for i in range(FACTS_PER_EXAMPLE)]
-        got = Engine(rules).evaluate(facts_list)
-        assert_same(rules, facts_list, got)
+        evaluate_all_ways(rules, facts_list)
         stats["examples"] += 1
         stats["rules"] += len(rules)
         stats["issues"] += len(facts_list)
@@ -197,9 +210,7 @@ def test_engine_equals_plain_python_on_generated_rules_and_issues() -> None:
 
 
 def run(rules: list[Condition], facts_list: list[dict[str, Any]]) -> list[list[int]]:
-    got = Engine(rules).evaluate(facts_list)
-    assert_same(rules, facts_list, got)
-    return got
+    return evaluate_all_ways(rules, facts_list)
 
 
 def test_every_operator_both_ways_on_a_fixed_issue() -> None:
@@ -235,17 +246,19 @@ def test_negated_equality_is_inequality() -> None:
 
 
 def test_rules_durable_refuses_to_compile_are_still_evaluated_exactly() -> None:
-    """Regression (found by this file's property test on a fresh machine): durable_rules expands `$or`
-    internally and refuses a ruleset of five negated pairs ("Could not create ruleset, error code: 113").
-    That rule falls back to plain Python; the others in its group stay on durable_rules."""
+    """Regression (found by this file's property test on a fresh machine): durable_rules refuses a ruleset
+    of five negated pairs ("Could not create ruleset, error code: 113": more than 15 `and`/`or` in one
+    rule). The envelope predicts it, so that rule runs on the compiled evaluator without ever being sent;
+    the others stay on durable_rules."""
     pair = Not(AllOf((Check("age_days", "eq", -14), Check("labels", "contains", "a"))))
     hard = AllOf((pair,) * 5)
     rules = [Check("age_days", "gt", 3), hard, Check("labels", "contains", "b")]
     facts = [{"age_days": -14, "labels": ["a"]}, {"age_days": 5, "labels": ["b"]}, {}]
     engine = Engine(rules)
-    assert engine._python_only == [1]
-    assert sorted(i for group in engine._groups for i in group.rule_indexes) == [0, 2]
     assert engine.evaluate(facts) == reference(rules, facts) == [[], [0, 1, 2], [1]]
+    assert list(engine.outside) == [1] and "`and`/`or` in the rule: 17 (limit 15)" in engine.outside[1]
+    assert sorted(i for group in engine.groups for i in group.rule_indexes) == [0, 2]
+    assert engine.fallbacks == []
 
 
 @pytest.mark.parametrize("number", [1e-05, 1e16, -1e22, math.inf, -math.inf, math.nan, 2**53 + 1, 2**63, -(10**30)])
@@ -378,12 +391,14 @@ def test_more_than_254_properties_are_split_across_rulesets() -> None:
     rules: list[Condition] = [Check("title", "matches", f"^w{i}( |$)") for i in range(300)]
     rules += [Check(f"n{i}", "gt", i) for i in range(40)]
     engine = Engine(rules)
-    assert len(engine._groups) >= 2
-    for group in engine._groups:
+    engine.prepare()
+    assert len(engine.groups) >= 2
+    for group in engine.groups:
         assert len(group.facts) + len(group.patterns) + 3 <= 254
     facts = [{"title": f"w{i} thing", **{f"n{j}": i for j in range(40)}} for i in range(0, 320, 7)]
     got = engine.evaluate(facts)
     assert_same(rules, facts, got)
+    assert engine.fallbacks == [] and not engine.outside
     assert got[1] == [7] + [300 + j for j in range(7)]
 
 
@@ -406,7 +421,8 @@ def test_two_engines_with_identical_conditions() -> None:
     """Ruleset names cannot be registered twice: a second Engine shares the first one's rulesets."""
     rules = [Check("age_days", "lt", 2), AnyOf((Check("status", "eq", "Blocked"), Check("labels", "contains", "b")))]
     first, second = Engine(rules), Engine(list(rules))
-    assert [g.name for g in first._groups] == [g.name for g in second._groups]
+    first.prepare(), second.prepare()
+    assert [g.name for g in first.groups] == [g.name for g in second.groups]
     facts = [{"age_days": 1, "status": "Blocked"}, {"age_days": 5, "labels": ["b"]}, {"age_days": 5}]
     for _ in range(3):
         assert first.evaluate(facts) == [[0, 1], [1], []]

@@ -79,12 +79,10 @@ def test_no_function_level_import_of_the_projects_own_modules():
 
 def test_rule_types_are_a_leaf_and_the_loader_serves_only_the_command_line_and_rule_tests():
     rules_imports = {m for m, _ in _imports(ROOT / "core" / "rules.py") if m.startswith("steward")}
-    assert rules_imports <= {"steward.core", "steward.core.conditions", "steward.core.templates",
-                             "steward.core.conditions.AllOf", "steward.core.conditions.Condition",
-                             "steward.core.conditions.Not", "steward.core.conditions.facts_in",
-                             "steward.core.templates.referenced_names"}, rules_imports
+    leaf = ("steward.core.conditions", "steward.core.templates")
+    assert all(m == "steward.core" or m.startswith(leaf) for m in rules_imports), rules_imports
     loaders = sorted(name for name, modules in _imports_of("steward.core.rulefile").items() if modules)
-    assert loaders == ["cli.py", "core/ruletests.py", "core/scaffold.py", "plugins/github/event.py"]
+    assert loaders == ["cli.py", "core/ruletests.py", "core/scaffold.py", "plugins/github/event.py"], loaders
 
 
 @pytest.mark.parametrize("path", PRODUCT, ids=_name)
@@ -93,7 +91,7 @@ def test_no_module_is_over_500_lines(path):
     assert lines <= MAX_LINES, f"{_name(path)} has {lines} lines; split it into rooms"
 
 
-def test_check_loads_no_tracker_client_and_no_chart_library():
+def test_check_loads_no_tracker_client_no_chart_library_and_no_durable_rules():
     probe = ("import atexit, sys\n"
              "atexit.register(lambda: print('MODULES', ' '.join(sorted(m for m in sys.modules if '.' not in m)),"
              " file=sys.stderr))\n"
@@ -101,4 +99,5 @@ def test_check_loads_no_tracker_client_and_no_chart_library():
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     loaded = set(done.stderr.split("MODULES", 1)[1].split())
-    assert not loaded & {"jira", "github", "matplotlib", "numpy", "requests"}, loaded & {"jira", "github"}
+    heavy = {"jira", "github", "matplotlib", "numpy", "requests", "durable"}
+    assert not loaded & heavy, loaded & heavy

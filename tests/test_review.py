@@ -78,7 +78,7 @@ def test_demo_board_headline_numbers_match_an_independent_count(tmp_path):
         f"**{rationale}%**", f"{expected['explained']} of {expected['changes']} in the last 30 days"]
     # OPS-102 carries Steward's step-1 comment of 2026-11-12 and nothing human after it: 8 days waiting.
     assert _headline_row(markdown, "Median escalation → follow-up")[1:] == [
-        "**—**", "0 followed up, 1 waiting (longest 8.0 days)"]
+        "**—**", "none followed up yet; 1 still waiting (longest 8.0 days)"]
 
     decide = markdown.split("### What to decide next")[1].split("###")[0]
     first = [line for line in decide.splitlines() if line.startswith("| 1 |")][0]
@@ -157,7 +157,7 @@ def test_follow_up_runs_from_stewards_first_step_to_the_next_human_comment_or_ch
     markdown = _report(board, "--format", "markdown").stdout
     # median of 48, 6 and 100 hours; F-3 waits 20 days
     assert _headline_row(markdown, "Median escalation → follow-up")[1:] == [
-        "**2.0 days**", "3 followed up, 1 waiting (longest 20.0 days)"]
+        "**2.0 days**", "median of 3 followed up; 1 still waiting (longest 20.0 days)"]
 
 
 def test_ladders_show_how_long_each_step_took(tmp_path):
@@ -448,3 +448,20 @@ def test_the_html_report_renders_in_headless_chromium(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", data[16:24]) == (1280, 2000)
     assert len(data) > 50_000  # a blank page compresses to a few kilobytes
+
+
+def test_the_report_has_a_title_names_owners_and_lists_each_owners_items(tmp_path):
+    from helpers import DEMO_NOW, copy_board, steward
+
+    board = copy_board(tmp_path)
+    out = tmp_path / "report.html"
+    result = steward("report", "--tracker", f"files:{board}", "--now", DEMO_NOW, "--out", str(out),
+                     "--title", "Ops review, week 47")
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "<title>Ops review, week 47</title>" in html and "<h1>Ops review, week 47</h1>" in html
+    assert "Jon Ofori" in html and ">jon.ofori<" not in html  # names from the board's people map, not ids
+    assert 'id="your-items"' in html and "Li Wei · 2 items" in html
+    assert '<div class="scroll"><table' in html and "@media (max-width: 600px)" in html
+    markdown = steward("report", "--tracker", f"files:{board}", "--now", DEMO_NOW, "--format", "markdown").stdout
+    assert markdown.startswith("## Governance review · files:") and "### Your items, by owner" in markdown

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from steward.cli import cli
 from steward.core import rulefile
-from steward.core.rulefile import RuleError, RuleFileErrors
+from steward.core.yamlsource import RuleError, RuleFileErrors
 
 REPO = Path(__file__).resolve().parent.parent
 HEADER = "version: 1\nrules:\n"

@@ -107,7 +107,8 @@ def _remove_stale_temporaries(target: Path) -> None:
 
 def check_writable(path: Path) -> None:
     target = _real(path)
-    if not os.access(target, os.W_OK):
+    # No write bit at all means the owner marked it read-only: refuse even where root could write it.
+    if not os.access(target, os.W_OK) or not os.stat(target).st_mode & 0o222:
         raise TrackerError(f"board {path} is read-only: nothing was written. Make it writable for this user, "
                            "or run `steward plan` to see what would change.")
     if not os.access(target.parent, os.W_OK):

@@ -72,7 +72,8 @@ def _changes(raw: Any, key: str) -> list[Change]:
     return changes
 
 
-def issue_from_board(raw: dict[str, Any], board_name: str, identity: Identity | None = None) -> Issue:
+def issue_from_board(raw: dict[str, Any], board_name: str, identity: Identity | None = None,
+                     people: dict[str, str] | None = None) -> Issue:
     key = str(raw["key"])
     issue = Issue(
         key=key,
@@ -93,9 +94,15 @@ def issue_from_board(raw: dict[str, Any], board_name: str, identity: Identity | 
         due=tracker_time(raw.get("due"), "due date", key),
         comments=_comments(raw.get("comments"), key),
         changes=_changes(raw.get("changes"), key),
+        people=people or {},
         extra={k: v for k, v in raw.items() if k not in _MODEL_FIELDS},
     )
     return settle(issue, identity, stored=markers_from_json(raw.get("markers"), key))
+
+
+def _people(raw: Any) -> dict[str, str]:
+    """The board's optional `people` map: display names by the ids issues hold."""
+    return {str(k): str(v) for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
 
 
 _MODEL_FIELDS = {"key", "url", "project", "title", "body", "type", "status", "status_category", "priority",
@@ -143,12 +150,13 @@ class FilesTracker(Tracker):
             self._lock.release()
             raise
         identity = self.identity()
+        people = _people(self._board.get("people"))
         page: list[Issue] = []
         for index, raw in enumerate(self._board["issues"]):
             if not isinstance(raw, dict) or raw.get("key") in (None, ""):
                 log.warning("%s: skipping issue #%d: it has no `key`", self.path, index + 1)
                 continue
-            issue = issue_from_board(raw, self.path.name, identity)
+            issue = issue_from_board(raw, self.path.name, identity, people)
             if issue.key in self._by_key:
                 log.warning("%s: skipping a second issue with key %s", self.path, issue.key)
                 continue
@@ -163,9 +171,10 @@ class FilesTracker(Tracker):
             yield page
 
     def fetch_one(self, key: str) -> Issue | None:
-        for raw in self._load()["issues"]:
+        board = self._load()
+        for raw in board["issues"]:
             if isinstance(raw, dict) and str(raw.get("key")) == key:
-                return issue_from_board(raw, self.path.name, self.identity())
+                return issue_from_board(raw, self.path.name, self.identity(), _people(board.get("people")))
         return None
 
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:

@@ -11,6 +11,7 @@ import math
 import re
 
 from steward.core.conditions import AllOf, AnyOf, Condition, Test
+from steward.core.registry import split_fact_name
 from steward.core.rules import Rule, facts_used
 
 FIELDS = ("summary", "description", "issuetype", "status", "priority", "labels", "assignee", "reporter",
@@ -24,14 +25,15 @@ FACT_FIELDS: dict[str, tuple[str, ...]] = {
     "key": (), "project": ("project",), "type": ("issuetype",), "status": ("status",),
     "status_category": ("status",), "priority": ("priority",), "labels": ("labels",),
     "assignee": ("assignee",), "reporter": ("reporter",), "title": ("summary",), "body": ("description",),
-    "age_days": ("created",), "idle_days": ("updated", "created"), "days_since_comment": ("comment",),
+    "age_days": ("created",), "idle_days": ("updated", "created", "comment"), "days_since_comment": ("comment",),
     "comment_count": ("comment",), "days_unassigned": ("assignee", "created"), "days_in_status": ("created",),
     "has_due": ("duedate",), "days_until_due": ("duedate",), "days_overdue": ("duedate",),
     "unexplained_changes": ("comment",), "escalation_level": (),
     "days_escalated_without_follow_up": ("labels", "comment", "updated", "created"),
+    "days_blocked": ("status", "labels", "created"), "days_with_label": ("labels", "created"),
 }
 FACT_CHANGELOG = frozenset({"days_unassigned", "days_in_status", "unexplained_changes",
-                            "days_escalated_without_follow_up"})
+                            "days_escalated_without_follow_up", "idle_days", "days_blocked", "days_with_label"})
 # Actions whose planning compares with the issue's current value (`assign` skips the current assignee,
 # `transition` the current status).
 ACTION_FIELDS = {"assign": ("assignee",), "transition": ("status",)}
@@ -117,7 +119,7 @@ def read_needs(rules: list[Rule]) -> tuple[tuple[str, ...], bool]:
     Derived from the facts the rules test or show (the Runner's own `facts_used`) and the actions they
     take; a fact this adapter does not know (a plugin's) may read anything, so it gets everything.
     """
-    facts = facts_used(rules)
+    facts = {split_fact_name(fact)[0] for fact in facts_used(rules)}
     if any(fact not in FACT_FIELDS for fact in facts):
         return FIELDS, True
     wanted = set(BASE_FIELDS)

@@ -9,7 +9,7 @@ Sources (nothing here is invented, only re-shaped):
 - REFERENCE_DIR/devlake-recordings/*.json: a real crawl of panjf2000/ants (MIT content) kept by
   apache/incubator-devlake (Apache-2.0): 42 REST issue objects (16 are pull requests), 50 issue events, 95
   comments; the events embed 18 more issue objects, which join the list. They become GraphQL issue nodes
-  (the shape `plugins/github.py` asks for) and REST timelines.
+  (the shape `plugins/github/queries.py` asks for) and REST timelines.
 
 GitHub's GraphQL answers are not in the reference set: the GraphQL bodies here are the REST data above
 re-shaped into the fields of our query (`number`, `labels.nodes[].name`, `timelineItems.nodes[]` with

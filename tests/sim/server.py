@@ -181,6 +181,9 @@ class SimServer:
                                    {"Retry-After": str(self.faults.retry_after)})
         if fault == "server_error":
             return fault, Response(503, {"message": "unavailable (simulated)"})
+        if fault == "forbidden":  # a refusal, scripted only: the token lacks the permission to write
+            return fault, Response(403, {"message": "Resource not accessible by integration (simulated)",
+                                         "errorMessages": ["You do not have permission (simulated)."]})
         if fault == "reset":
             return fault, None
         if fault == "slow":

@@ -26,7 +26,7 @@ from steward.core.hookspecs import hookimpl
 from steward.core.registry import ActionSpec
 
 
-def ping_chat(issue, text):
+def ping_chat(issue, text, context):
     if os.path.exists(os.environ["PROBE_DOWN"]):
         raise TrackerError("ping_chat: the chat is down")
     with open(os.environ["PROBE_LOG"], "a", encoding="utf-8") as log:

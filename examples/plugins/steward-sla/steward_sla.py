@@ -26,7 +26,7 @@ def sla_breached(issue, ctx) -> bool | None:
     return str(value).lower() in ("breached", "true", "yes")
 
 
-def notify_chat(issue, text: str) -> str:
+def notify_chat(issue, text: str, context) -> str:
     url = os.environ.get(WEBHOOK_ENV)
     if not url:
         raise TrackerError(f"notify_chat needs the webhook URL in ${WEBHOOK_ENV}")

@@ -57,5 +57,5 @@ def test_notify_chat_posts_the_message(chat_server, monkeypatch):
     url, received = chat_server
     monkeypatch.setenv(steward_sla.WEBHOOK_ENV, url)
     issue = Issue(key="SUP-1", title="Checkout down")
-    assert steward_sla.notify_chat(issue, "hello").startswith("posted")
+    assert steward_sla.notify_chat(issue, "hello", None).startswith("posted")
     assert received == [{"text": "SUP-1: hello"}]
