@@ -228,6 +228,15 @@ class Jql:
             self.named_keys.append(value)
         return ("cmp", name.lower(), op, value)
 
+    def only_keys(self) -> list[str] | None:
+        """The keys of a query that is one `key in (...)` clause and nothing else, else None."""
+        tree = self.tree
+        while tree[0] in ("or", "and") and len(tree[1]) == 1:
+            tree = tree[1][0]
+        if tree[0] == "in" and tree[1] in ("key", "issuekey") and not tree[2]:
+            return list(tree[3])
+        return None
+
     # ---------------------------------------------------------------- evaluation
 
     def matches(self, issue: SimIssue) -> bool:
@@ -686,7 +695,12 @@ class JiraSim:
             unknown = [key for key in query.named_keys if key.upper() not in self.issues]
             if unknown and not enhanced and params.get("validateQuery", "true").lower() != "false":
                 return _errors(400, f"An issue with key '{unknown[0]}' does not exist for field 'key'.")
-            self._searches[jql] = [k for k in self._order if query.matches(self.issues[k])]
+            keys = query.only_keys()
+            if keys is not None:  # `key in (...)` alone: looked up, as Jira's index does, not a scan of every issue
+                found = {key.upper() for key in keys} & self.issues.keys()
+                self._searches[jql] = sorted(found, key=lambda k: self.issues[k].n)  # the order issues were made
+            else:
+                self._searches[jql] = [k for k in self._order if query.matches(self.issues[k])]
         hits = self._searches[jql]
         fields = _field_set(params.get("fields", "id" if enhanced else "*navigable"))
         keys_only = fields is not None and fields <= {"id", "key"}
