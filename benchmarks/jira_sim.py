@@ -4,11 +4,14 @@
     python benchmarks/jira_sim.py --issues 1000 --latency 0.01 --skip-naive --memory-issues 0   # quick look
     python benchmarks/jira_sim.py --flavor datacenter
 
-Prints, per reader: read requests (search / bulk changelog / other) against the floor
-(ceil(M/100) search pages + ceil(T/1000) bulk changelog calls, M issues returned, T with a changelog cut
-at 40), write requests against K acted-on issues, wall time at the simulated latency and peak memory
-(max RSS of the child process). Then an incremental `--since` run after a few issues changed, and peak
-memory at 10,000 and 100,000 issues (a plan, no latency) to show memory is bounded by a page, not by N.
+Prints, per reader: read requests against the floor (ceil(M/100) reads of whole issues + ceil(T/1000) bulk
+changelog calls, M issues returned, T with a changelog cut at 40), split into the snapshot of matching ids or
+keys, the sweep's reads of whole issues, the bulk changelog calls and the rest; write requests against K
+acted-on issues; wall time at the simulated latency and peak memory (max RSS of the child process). For
+`apply`, the reads before writing (the plan's) and the reads it adds: a re-check of the issues a page is
+about to write and a reconcile read after (one each per page that writes), and `GET /myself`. Then an
+incremental `--since` run after a few issues changed, and peak memory at 10,000 and 100,000 issues (a plan,
+no latency) to show memory is bounded by a page and a list of ids, not by the issues.
 
 Steward runs as a child process (`python -m steward.cli`), the naive reader too (this file with
 --naive-child): a keys-only search, then `GET /rest/api/2/issue/{key}?expand=changelog` for every key, one
@@ -37,8 +40,32 @@ from sim.jira import CLOUD, DATACENTER, JiraSim, credentials  # noqa: E402
 from sim.server import SimServer  # noqa: E402
 
 JQL = "project = OPS"
-READ_KINDS = ("search", "bulkfetch", "comment_read", "issue_read", "transitions")
-WRITE_KINDS = ("edit", "property", "transition")
+READ_KINDS = ("search", "issue_bulk", "bulkfetch", "comment_read", "issue_read", "property_read", "transitions",
+              "myself")
+WRITE_KINDS = ("edit", "property", "transition", "comment_delete")
+
+
+def purposes(received: list, cloud: bool) -> dict[str, int]:
+    """Read requests by purpose: the snapshot (ids or keys only), the sweep, the re-check before writing
+    (comments and labels), the reconcile after (comments), bulk changelogs, and the rest."""
+    counts = dict.fromkeys(("snapshot", "sweep", "recheck", "reconcile", "changelog", "other"), 0)
+    for request in received:
+        if request.method not in ("GET", "POST") or (request.method, request.path.endswith("/transitions")) == \
+                ("POST", True):
+            continue  # writes
+        if request.path.endswith("/changelog/bulkfetch"):
+            counts["changelog"] += 1
+            continue
+        if request.path.endswith("/issue/bulkfetch"):
+            fields = request.json()["fields"]
+        elif request.path.endswith(("/search", "/search/jql")):
+            fields = request.query.get("fields", ["id"])[0].split(",")
+        else:
+            counts["other"] += 1
+            continue
+        kind = {("id",): "snapshot", ("comment", "labels"): "recheck", ("comment",): "reconcile"}.get(tuple(fields))
+        counts[kind or "sweep"] += 1
+    return counts
 
 
 def measured(command: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess, float, float]:
@@ -130,10 +157,13 @@ def main() -> None:
     print(f"Jira simulator ({flavor}), {n:,} issues, {args.latency * 1000:.0f} ms a request, default rule pack\n")
     sim = JiraSim(flavor, n, seed=args.seed)
     with SimServer(sim, latency=args.latency) as server:
+        sim.received = []
         plan, plan_wall, plan_peak = steward(server, flavor, "plan")
         reads = {kind: server.requests(kind) for kind in READ_KINDS}
+        plan_purposes = purposes(sim.received, sim.cloud)
         served, truncated = sim.served, sim.served_truncated
         floor = math.ceil(served / 100) + math.ceil(truncated / 1000)
+        sim.received = None
 
         # incremental: a few issues change after the first run; the second reads only those
         since = datetime.now(timezone.utc) - timedelta(seconds=1)
@@ -147,8 +177,12 @@ def main() -> None:
         inc_served = sim.served - served_before
 
         server.reset_counts()
+        sim.received = []
         applied, apply_wall, apply_peak = steward(server, flavor, "apply")
         writes = server.requests(*WRITE_KINDS)
+        apply_reads = server.requests(*READ_KINDS)
+        apply_purposes = purposes(sim.received, sim.cloud)
+        sim.received = None
         acted_on = len({a["issue"] for a in applied["actions"]})
 
         naive_wall = naive_peak = None
@@ -157,16 +191,21 @@ def main() -> None:
             naive_wall, naive_peak = naive(server, flavor)
             naive_reads = server.requests(*READ_KINDS)
 
-    rows = [("reader", "read requests (search/bulk/other)", "floor", "reads/floor", "writes", "K",
-             "wall time", "peak memory")]
-    other = reads["comment_read"] + reads["issue_read"]
-    rows.append(("steward plan", f"{sum(reads.values())} ({reads['search']}/{reads['bulkfetch']}/{other})",
-                 str(floor), f"{sum(reads.values()) / floor:.2f}", "0", "-", f"{plan_wall:.1f} s",
-                 f"{plan_peak:.0f} MB"))
-    rows.append(("steward apply", "(as plan)", "", "", str(writes), str(acted_on), f"{apply_wall:.1f} s",
+    def split(counts: dict[str, int]) -> str:
+        return (f"{counts['snapshot']}/{counts['sweep']}/{counts['changelog']}/{counts['recheck']}/"
+                f"{counts['reconcile']}/{counts['other']}")
+
+    rows = [("reader", "reads (snapshot/sweep/changelog/re-check/reconcile/other)", "floor", "reads/floor",
+             "writes", "K", "wall time", "peak memory")]
+    plan_reads = sum(reads.values())
+    rows.append(("steward plan", f"{plan_reads} ({split(plan_purposes)})", str(floor), f"{plan_reads / floor:.2f}",
+                 "0", "-", f"{plan_wall:.1f} s", f"{plan_peak:.0f} MB"))
+    rows.append(("steward apply", f"{apply_reads} ({split(apply_purposes)})", str(floor),
+                 f"{apply_reads / floor:.2f}", str(writes), str(acted_on), f"{apply_wall:.1f} s",
                  f"{apply_peak:.0f} MB"))
     if naive_wall is not None:
-        rows.append(("naive per-issue", f"{naive_reads} ({math.ceil(n / 100)}/0/{naive_reads - math.ceil(n / 100)})",
+        pages = math.ceil(n / 100)
+        rows.append(("naive per-issue", f"{naive_reads} (0/{pages}/0/0/0/{naive_reads - pages})",
                      str(floor), f"{naive_reads / floor:.2f}", "-", "-", f"{naive_wall:.1f} s",
                      f"{naive_peak:.0f} MB"))
     print(table(rows))
@@ -176,6 +215,12 @@ def main() -> None:
         print(f"naive / steward: {naive_reads / sum(reads.values()):.1f}x the read requests, "
               f"{naive_wall / plan_wall:.1f}x the wall time, {naive_peak / plan_peak:.1f}x the peak memory")
     print(f"writes / K = {writes / max(acted_on, 1):.2f} (one PUT per acted-on issue)")
+    per = 10_000 / n
+    extra_other = apply_purposes["other"] - plan_purposes["other"]
+    print(f"per 10,000 issues: reads before writing {plan_reads * per:.0f}, reads of an apply "
+          f"{apply_reads * per:.0f} (+{(apply_reads - plan_reads) * per:.0f}: re-check "
+          f"{apply_purposes['recheck'] * per:.0f}, reconcile {apply_purposes['reconcile'] * per:.0f}, other "
+          f"{extra_other * per:.0f}), writes {writes * per:.0f}; floor {floor * per:.0f} reads")
     print(f"incremental --since after {args.changed} issues changed: {inc_reads} read requests, "
           f"{inc_served} issues returned, {incremental['issues_seen']} evaluated, {inc_wall:.1f} s "
           f"(full read: {sum(reads.values())} requests, {plan_wall:.1f} s)")

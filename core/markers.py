@@ -28,8 +28,12 @@ _MARKER = re.compile(
     r"<!--\s*steward:marker\s+rule=(?P<rule>[a-z0-9][a-z0-9-]*)\s+level=(?P<level>\d+)"
     r"\s+at=(?P<at>\S+)(?:\s+added=(?P<added>\S*))?(?:\s+pending=(?P<pending>\S*))?(?:\s+run=(?P<run>[0-9a-z]+))?\s*-->"
 )
+# A name in a footer: no space, comma or `·`; underscores only inside it, since the footer ends with the `_`
+# that closes Jira's italics (labels such as `needs_owner` and actions such as `notify_chat` have them).
+_NAME = r"[^\s,·_]+(?:_+[^\s,·_]+)*"
 _FOOTER = re.compile(r"Steward\s*·\s*rule\s+(?P<rule>[a-z0-9][a-z0-9-]*)\s*·\s*step\s+(?P<level>\d+)"
-                     r"(?:\s*·\s*(?:labels added: (?P<added>[^_·\n]*)|(?P<none>no labels added)))?"
+                     rf"(?:\s*·\s*(?:labels added: (?P<added>{_NAME}(?:,\s*{_NAME})*)|(?P<none>no labels added)))?"
+                     rf"(?:\s*·\s*also runs: (?P<pending>{_NAME}(?:,\s*{_NAME})*))?"
                      r"(?:\s*·\s*run (?P<run>[0-9a-z]+))?")
 _CHANGES = re.compile(r"<!--\s*steward:changes\s+(\{.*?\})\s*-->")
 # The states a `transition` action can announce in a changes note, by the names rules use.
@@ -77,11 +81,20 @@ def with_marker(body: str, marker: Marker) -> str:
 
 
 def footer(step: Step, run: str | None = None) -> str:
-    """The visible footer of a step's comment, for trackers that would print a hidden marker as text."""
-    added = step_marker(step, _EPOCH).added
-    labels = f"labels added: {', '.join(added)}" if added else "no labels added"
+    """The visible footer of a step's comment, for trackers that would print a hidden marker as text. It names
+    Steward's own actions the step runs after the write: the comment says they are due, a stored record (the
+    Jira property) that they ran."""
+    marker = step_marker(step, _EPOCH)
+    labels = f"labels added: {', '.join(marker.added)}" if marker.added else "no labels added"
+    own = f" · also runs: {', '.join(_footer_name(name) for name in marker.pending)}" if marker.pending else ""
     run_part = f" · run {run}" if run else ""
-    return f"\n\n----\n_Steward · rule {step.rule} · step {step.level} · {labels}{run_part}_"
+    return f"\n\n----\n_Steward · rule {step.rule} · step {step.level} · {labels}{own}{run_part}_"
+
+
+def _footer_name(name: str) -> str:
+    """An action name as a footer can hold it (see `_NAME`); read back with `unquote`."""
+    text = quote(name, safe="")
+    return re.sub(r"^_|_$", "%5F", text)
 
 
 def find_markers(text: str | None, created: datetime | None = None) -> list[Marker]:
@@ -103,7 +116,8 @@ def find_markers(text: str | None, created: datetime | None = None) -> list[Mark
             # Jira labels hold no spaces or commas; a footer without the labels part predates the record.
             added = tuple(a for a in re.split(r"[,\s]+", match["added"]) if a) if match["added"] is not None \
                 else () if match["none"] else None
-            found.append(Marker(match["rule"], int(match["level"]), created, added, run=match["run"]))
+            pending = tuple(unquote(a) for a in re.split(r"[,\s]+", match["pending"] or "") if a)
+            found.append(Marker(match["rule"], int(match["level"]), created, added, pending, match["run"]))
     return found
 
 

@@ -7,10 +7,11 @@ markers are Steward's own is the ledger's decision (core/ledger.py); this module
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from steward.core.ledger import Identity, settle
-from steward.core.markers import markers_from_json
+from steward.core.markers import find_markers, markers_from_json
 from steward.core.model import Change, Comment, Issue, Marker
 from steward.core.timeutil import tracker_time
 
@@ -20,6 +21,15 @@ HISTORY_FIELD_IDS = {"priority": "priority", "assignee": "assignee", "labels": "
                      "duedate": "due", "due date": "due"}
 CHANGELOG_FIELD_IDS = ("assignee", "duedate", "labels", "priority", "status")
 STATUS_CATEGORIES = {"new": "todo", "indeterminate": "in_progress", "done": "done"}
+
+
+class Copy(NamedTuple):
+    """One of Steward's comments recording a step: when it was posted, its id, the run that wrote it."""
+
+    created: datetime
+    order: int  # the comment id as a number: Jira hands ids out in order, so it breaks ties in time
+    id: str
+    run: str | None
 
 
 def adf_text(node: Any) -> str:
@@ -134,8 +144,10 @@ def property_markers(raw: dict[str, Any], key: str) -> list[Marker]:
 
 
 def issue_from_jira(raw: dict[str, Any], base_url: str, histories: list[dict[str, Any]] | None = None,
-                    comments: list[dict[str, Any]] | None = None, identity: Identity | None = None) -> Issue:
-    """One search result as a model Issue. Missing or null fields become missing values, never errors."""
+                    comments: list[dict[str, Any]] | None = None, identity: Identity | None = None,
+                    stored: list[Marker] | None = None) -> Issue:
+    """One search result as a model Issue, settled by the ledger: `stored` markers are the marker property
+    (read from `raw` unless given). Missing or null fields become missing values, never errors."""
     key = str(raw["key"])
     fields = as_dict(raw.get("fields"))
     if histories is None:
@@ -169,7 +181,25 @@ def issue_from_jira(raw: dict[str, Any], base_url: str, histories: list[dict[str
         changes=changes,
         extra={"id": str(raw.get("id") or "")},
     )
-    return settle(issue, identity, stored=property_markers(raw, key))
+    return settle(issue, identity, stored=property_markers(raw, key) if stored is None else stored)
+
+
+def step_copies(comments: list[Any], key: str, identity: Identity) -> dict[tuple[str, int], list[Copy]]:
+    """Steward's own comments on an issue, by the step their footer names, earliest first (created, then id).
+    A comment a person wrote is never a copy, whatever it quotes."""
+    copies: dict[tuple[str, int], list[Copy]] = {}
+    for raw in comments:
+        comment = _comment(raw, key)
+        if comment is None or raw.get("id") is None:
+            continue
+        for marker in find_markers(comment.body, comment.created):
+            if identity.wrote(comment.author):
+                ident = str(raw["id"])
+                copies.setdefault((marker.rule, marker.level), []).append(
+                    Copy(comment.created, int(ident) if ident.isdigit() else 0, ident, marker.run))
+    for group in copies.values():
+        group.sort(key=lambda copy: (copy.created, copy.order))
+    return copies
 
 
 def truncated(container: dict[str, Any], items_key: str) -> bool:

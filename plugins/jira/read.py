@@ -1,9 +1,18 @@
-"""Reading Jira at the request floor: search pages, the rest of cut changelogs and comment lists.
+"""Reading Jira near the request floor: a snapshot of the matching issues, then the issues 100 at a time.
 
-Request counts (Cloud): ceil(N/100) search pages for N issues, plus one `POST /rest/api/3/changelog/bulkfetch`
-per 1000 issues whose inline changelog is cut (more than 40 histories), plus one comment page per issue
-whose inline comment list is cut (Jira has no bulk comment read by issue). Data Center has no bulk changelog:
-one `GET /issue` per issue with a cut changelog.
+A sweep first pages through the matching issue ids (Cloud: `GET /rest/api/3/search/jql?fields=id`, up to 5000
+a page) or keys (Data Center: the classic search, up to 1000 a page), before anything is written. Paging the
+search itself while the run writes would skip issues: each write that moves an issue out of the JQL shifts
+every later page. The issues are then read by id or key in batches of 100 (Cloud: `POST /rest/api/3/issue/
+bulkfetch`, which reads what was just written; Data Center: a search `key in (...)`), plus one
+`POST /rest/api/3/changelog/bulkfetch` per 1000 issues whose inline changelog is cut (more than 40 histories),
+plus one comment page per issue whose inline comment list is cut (Jira has no bulk comment read by issue).
+Data Center has no bulk changelog: one `GET /issue` per issue with a cut changelog.
+
+Data Center's search returns no issue property (JRASERVER-62898): there the comment footers are the record,
+so its reads always include the comments, and the marker property is read (`GET .../properties/
+steward.markers`) only for an issue whose footers name own actions still to confirm, or for every issue when a
+rule has a step that writes no comment (such a step leaves nothing else to find).
 """
 
 from __future__ import annotations
@@ -13,16 +22,28 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from steward.core.ledger import Identity
-from steward.core.model import Issue
+from steward.core.errors import TrackerError
+from steward.core.ledger import Identity, settle
+from steward.core.markers import markers_from_json
+from steward.core.model import Issue, Marker
 
-from .parse import CHANGELOG_FIELD_IDS, PROPERTY_KEY, add_histories, as_dict, history_id, issue_from_jira, truncated
+from .parse import (
+    CHANGELOG_FIELD_IDS,
+    PROPERTY_KEY,
+    add_histories,
+    as_dict,
+    history_id,
+    issue_from_jira,
+    property_markers,
+    truncated,
+)
 from .pushdown import FIELDS
 from .transport import JiraConnection
 
 log = logging.getLogger("steward.jira")
 
-PAGE_SIZE = 100
+PAGE_SIZE = 100  # issues read by id or key at a time (Cloud's bulk issue read takes at most 100)
+SNAPSHOT_PAGE = {True: 5000, False: 1000}  # ids or keys a page: Cloud's documented maximum; Data Center's default
 BULK_CHANGELOG_MAX = 1000
 
 
@@ -31,26 +52,33 @@ class JiraReader:
 
     def __init__(self, connection: JiraConnection, page_size: int = PAGE_SIZE, bulk_size: int = BULK_CHANGELOG_MAX):
         self.connection = connection
-        self.page_size, self.bulk_size = page_size, bulk_size
+        self.page_size, self.bulk_size = min(page_size, PAGE_SIZE), bulk_size
         self.fields: tuple[str, ...] = FIELDS
         self.changelog = True
         self.identity: Identity | None = None
+        self.every_property = False  # Data Center: read every issue's marker property (see the module doc)
+
+    @property
+    def sweep_fields(self) -> tuple[str, ...]:
+        """What a sweep asks for: on Data Center always the comments, the only record its search returns."""
+        return self.fields if self.connection.cloud or "comment" in self.fields else (*self.fields, "comment")
 
     def issues(self, jql: str, since: datetime | None) -> Iterator[list[Issue]]:
         # Issues whose changelog was cut at 40 wait for one bulk call per `bulk_size`. They wait as model
         # issues with the ids of the histories they already have, not as raw JSON, which is many times larger.
-        pending: list[tuple[Issue, set[str]]] = []
-        pages = self._cloud_pages(jql) if self.connection.cloud else self._dc_pages(jql)
-        for raw_page in pages:
+        pending: list[tuple[Issue, set[str], list[Marker]]] = []
+        matching = self._snapshot(jql)
+        for start in range(0, len(matching), self.page_size):
             page = []
-            for raw in raw_page:
-                issue = self._issue(raw, since)
-                if issue is None:
+            for raw in self.by_keys(matching[start:start + self.page_size], self.sweep_fields, self.changelog):
+                read = self.parse(raw, since)
+                if read is None:
                     continue
+                issue, stored = read
                 changelog = as_dict(raw.get("changelog"))
                 if truncated(changelog, "histories"):
                     pending.append((issue, {history_id(h) for h in changelog.get("histories") or []
-                                            if isinstance(h, dict)}))
+                                            if isinstance(h, dict)}, stored))
                 else:
                     page.append(issue)
             if page:
@@ -68,76 +96,116 @@ class JiraReader:
         raw = self.connection.request("GET", self.connection.issue_url(key), f"reading {key}", params=params)
         if not isinstance(raw, dict) or not raw.get("key"):
             return None
-        issue = self._issue(raw, None)
-        if issue is None:
+        read = self.parse(raw, None, with_property=True)
+        if read is None:
             return None
+        issue, stored = read
         changelog = as_dict(raw.get("changelog"))
         if truncated(changelog, "histories"):
             seen = {history_id(h) for h in changelog.get("histories") or [] if isinstance(h, dict)}
-            return self._complete_changelogs([(issue, seen)])[0]
+            return self._complete_changelogs([(issue, seen, stored)])[0]
         return issue
 
-    def _issue(self, raw: Any, since: datetime | None) -> Issue | None:
-        """One search result as an Issue, its cut comment list completed; None (with a warning) if unusable."""
+    def parse(self, raw: Any, since: datetime | None, with_property: bool = False) -> tuple[Issue, list[Marker]] | None:
+        """One read issue as a settled Issue and the markers its property holds, its cut comment list completed;
+        None (with a warning) if unusable or not updated since `since`. `with_property`: `raw` came with the
+        property (Cloud's reads, and `GET /issue` on both)."""
         if not isinstance(raw, dict) or not raw.get("key"):
-            log.warning("skipping a search result without a key")
+            log.warning("skipping a read issue without a key")
             return None
-        comments = None
-        container = as_dict(as_dict(raw.get("fields")).get("comment"))
-        if truncated(container, "comments"):
-            comments = self._all_comments(raw, container)
+        comments = self.comments(raw)
         try:
-            issue = issue_from_jira(raw, self.connection.base_url, None, comments, self.identity)
+            stored = property_markers(raw, str(raw["key"])) if with_property or self.connection.cloud else []
+            issue = issue_from_jira(raw, self.connection.base_url, None, comments, self.identity, stored)
+        except TrackerError:  # Jira failed (asking who Steward is): that ends the run, as any failed request
+            raise
         except Exception as error:  # one odd issue must never end the run
             log.warning("%s: skipped: could not read it (%s: %s)", raw.get("key"), type(error).__name__, error)
             return None
         if since is not None and issue.updated is not None and issue.updated < since:
             return None
-        return issue
+        if not (with_property or self.connection.cloud) and \
+                (self.every_property or any(m.pending for m in issue.markers)):
+            stored = self.stored_markers(issue.key)
+            settle(issue, self.identity, stored=stored)
+        return issue, stored
 
-    def _search_params(self, jql: str) -> dict[str, Any]:
-        params = {"jql": jql, "maxResults": self.page_size, "fields": ",".join(self.fields)}
-        if self.changelog:
-            params["expand"] = "changelog"
-        params["properties"] = PROPERTY_KEY
-        return params
+    def comments(self, raw: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The issue's comments when its inline list was cut short (the rest read page by page), else None."""
+        container = as_dict(as_dict(raw.get("fields")).get("comment"))
+        return self._all_comments(raw, container) if truncated(container, "comments") else None
 
-    def _cloud_pages(self, jql: str) -> Iterator[list[dict[str, Any]]]:
-        token = None
+    def stored_markers(self, key: str) -> list[Marker]:
+        """The issue's marker property read on its own (Data Center's search cannot return it)."""
+        data = self.connection.read_optional(self.connection.issue_url(key, f"/properties/{PROPERTY_KEY}", "2"),
+                                             f"reading Steward's markers on {key}")
+        return markers_from_json(as_dict(as_dict(data).get("value")).get("markers"), key)
+
+    def by_keys(self, keys: list[str], fields: tuple[str, ...], changelog: bool = False) -> list[dict[str, Any]]:
+        """At most 100 issues by id or key, in the order asked, without those that no longer exist. Cloud also
+        returns the marker property."""
+        if not keys:
+            return []
+        if self.connection.cloud:
+            body: dict[str, Any] = {"issueIdsOrKeys": keys, "fields": list(fields), "properties": [PROPERTY_KEY]}
+            if changelog:
+                body["expand"] = ["changelog"]
+            data = as_dict(self.connection.request("POST", self.connection.url("issue/bulkfetch", "3"),
+                                                   "reading issues", body=body))
+            found = [as_dict(raw) for raw in data.get("issues") or []]
+        else:
+            jql = f"key in ({', '.join(_quote(key) for key in keys)})"
+            found = []
+            while True:  # a site may cap pages below 100; nothing is written between these pages
+                params: dict[str, Any] = {"jql": jql, "startAt": len(found), "maxResults": len(keys),
+                                          "fields": ",".join(fields), "validateQuery": "false"}
+                if changelog:
+                    params["expand"] = "changelog"
+                data = as_dict(self.connection.request("GET", self.connection.url("search", "2"), "reading issues",
+                                                       params=params))
+                page = data.get("issues") if isinstance(data.get("issues"), list) else []
+                found += [as_dict(raw) for raw in page]
+                total = data.get("total")
+                if not page or not isinstance(total, int) or len(found) >= total:
+                    break
+        position = {key: n for n, key in enumerate(keys)}
+        return sorted(found, key=lambda raw: position.get(str(raw.get("id")), position.get(str(raw.get("key")), 0)))
+
+    def _snapshot(self, jql: str) -> list[str]:
+        """The ids (Cloud) or keys (Data Center) of every issue matching `jql`, read before anything is written."""
+        cloud = self.connection.cloud
+        found: dict[str, None] = {}
+        token, start = None, 0
         while True:
-            params = self._search_params(jql)
-            if token:
+            params: dict[str, Any] = {"jql": jql, "fields": "id", "maxResults": SNAPSHOT_PAGE[cloud]}
+            if cloud and token:
                 params["nextPageToken"] = token
-            data = as_dict(self.connection.request("GET", self.connection.url("search/jql", "3"), "searching issues",
-                                                   params=params))
-            issues = data.get("issues")
-            yield issues if isinstance(issues, list) else []
-            token = data.get("nextPageToken")
-            if not token or data.get("isLast") is True or not issues:
-                return
-
-    def _dc_pages(self, jql: str) -> Iterator[list[dict[str, Any]]]:
-        start = 0
-        while True:
-            params = {**self._search_params(jql), "startAt": start}
-            data = as_dict(self.connection.request("GET", self.connection.url("search", "2"), "searching issues",
-                                                   params=params))
-            issues = data.get("issues") if isinstance(data.get("issues"), list) else []
-            yield issues
+            elif not cloud:
+                params["startAt"] = start
+            url = self.connection.url("search/jql", "3") if cloud else self.connection.url("search", "2")
+            data = as_dict(self.connection.request("GET", url, "searching issues", params=params))
+            issues = [as_dict(raw) for raw in data.get("issues") or []] if isinstance(data.get("issues"), list) else []
+            for raw in issues:
+                ident = raw.get("id") if cloud else raw.get("key")
+                if ident:
+                    found[str(ident)] = None
             start += len(issues)
+            token = data.get("nextPageToken")
             total = data.get("total")
-            if not issues or not isinstance(total, int) or start >= total:
-                return
+            if not issues or (cloud and (not token or data.get("isLast") is True)) or \
+                    (not cloud and (not isinstance(total, int) or start >= total)):
+                return list(found)
 
-    def _complete_changelogs(self, pending: list[tuple[Issue, set[str]]]) -> list[Issue]:
+    def _complete_changelogs(self, pending: list[tuple[Issue, set[str], list[Marker]]]) -> list[Issue]:
         """Full histories for issues whose inline changelog was cut at 40: one bulk call per 1000 on Cloud.
 
-        Each answer page is folded into its issues as it arrives, so only one page of histories is held.
+        Each answer page is folded into its issues as it arrives, so only one page of histories is held. The
+        issues are settled again, so the changes of Steward's own writes among the new histories are flagged.
         """
         if self.connection.cloud:
-            by_id = {str(issue.extra.get("id") or issue.key): (issue, seen) for issue, seen in pending}
-            by_id.update({issue.key: (issue, seen) for issue, seen in pending})
-            ids = [str(issue.extra.get("id") or issue.key) for issue, _ in pending]
+            by_id = {str(issue.extra.get("id") or issue.key): (issue, seen) for issue, seen, _ in pending}
+            by_id.update({issue.key: (issue, seen) for issue, seen, _ in pending})
+            ids = [str(issue.extra.get("id") or issue.key) for issue, _, _ in pending]
             token = None
             while True:
                 body: dict[str, Any] = {"issueIdsOrKeys": ids, "fieldIds": list(CHANGELOG_FIELD_IDS),
@@ -155,14 +223,15 @@ class JiraReader:
                 if not token:
                     break
         else:  # Data Center has no bulk changelog: one read per truncated issue
-            for issue, seen in pending:
+            for issue, seen, _ in pending:
                 data = as_dict(self.connection.request("GET", self.connection.issue_url(issue.key),
                                                        f"reading {issue.key}",
                                                        params={"fields": "created", "expand": "changelog"}))
                 add_histories(issue, seen, as_dict(data.get("changelog")).get("histories") or [])
-        for issue, _ in pending:
+        for issue, _, stored in pending:
             issue.changes.sort(key=lambda c: c.at)
-        return [issue for issue, _ in pending]
+            settle(issue, self.identity, stored=stored)
+        return [issue for issue, _, _ in pending]
 
     def _all_comments(self, raw: dict[str, Any], container: dict[str, Any]) -> list[dict[str, Any]]:
         """The rest of a truncated inline comment list (Jira has no bulk comment read by issue)."""
@@ -177,3 +246,7 @@ class JiraReader:
             total = data.get("total")
             if not page or not isinstance(total, int) or len(comments) >= total:
                 return comments
+
+
+def _quote(key: str) -> str:
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'

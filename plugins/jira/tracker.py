@@ -1,11 +1,13 @@
 """The Jira tracker: Jira Cloud (REST v3 enhanced search) and Data Center / Server (REST v2 classic search).
 
 It wires the rooms of this package together: transport (the session and the shared retry policy), read
-(search pages and completions), pushdown (what to ask for), write (one edit per issue).
+(snapshot, pages by key, completions), pushdown (what to ask for), write (one edit per issue), reconcile
+(re-check before writing, one copy per step after).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import random
@@ -14,7 +16,9 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from steward.core.model import Issue, Step
+from steward.core.ledger import Identity
+from steward.core.markers import new_run_id
+from steward.core.model import Issue, Marker, Step
 from steward.core.rules import Rule
 from steward.core.timeutil import utcnow
 from steward.core.tracker import Tracker
@@ -22,8 +26,11 @@ from steward.plugins.transport import ATTEMPTS, MAX_WAIT, RetryPolicy
 
 from .pushdown import combine_jql, pushdown_clause, read_needs
 from .read import BULK_CHANGELOG_MAX, PAGE_SIZE, JiraReader
+from .reconcile import recheck, reconcile
 from .transport import JiraConnection
 from .write import JiraWriter
+
+log = logging.getLogger("steward.jira")
 
 
 class JiraTracker(Tracker):
@@ -32,11 +39,15 @@ class JiraTracker(Tracker):
     def __init__(self, url: str | None = None, env: Mapping[str, str] | None = None, *,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
                  jitter: Callable[[], float] = random.random, attempts: int = ATTEMPTS, max_wait: float = MAX_WAIT,
-                 page_size: int = PAGE_SIZE, bulk_size: int = BULK_CHANGELOG_MAX):
+                 page_size: int = PAGE_SIZE, bulk_size: int = BULK_CHANGELOG_MAX, run: str | None = None):
         policy = RetryPolicy(attempts=attempts, max_wait=max_wait, sleep=sleep, clock=clock, jitter=jitter)
         self.connection = JiraConnection(url, os.environ if env is None else env, policy)
+        self.run = run or new_run_id()  # named in every comment footer and marker this tracker writes
+        # Who Steward writes as, asked at most once and only when a comment carries a footer.
+        self._identity = Identity.later(self.connection.whoami)
         self.reader = JiraReader(self.connection, page_size, bulk_size)
-        self.writer = JiraWriter(self.connection)
+        self.reader.identity = self._identity
+        self.writer = JiraWriter(self.connection, self._identity, self.run)
         self.clause: str | None = None
 
     @property
@@ -52,10 +63,21 @@ class JiraTracker(Tracker):
         """Requests sent so far, retries included."""
         return self.connection.requests
 
+    def identity(self) -> Identity:
+        return self._identity
+
     def narrow(self, rules: list[Rule]) -> None:
         """Push the rules' conditions into the JQL and ask only for the fields they read."""
         self.clause = pushdown_clause(rules)
         self.reader.fields, self.reader.changelog = read_needs(rules)
+        silent = [f"{rule.id} step {step.level}" for rule in rules for step in rule.steps
+                  if not any(kind == "comment" for kind, _ in step.actions)]
+        if silent and not self.cloud:
+            # Data Center's search returns no issue property, and such a step leaves no comment footer.
+            self.reader.every_property = True
+            log.warning("%s write no comment: on Jira Data Center their record is only the marker property, which "
+                        "its search does not return, so every issue's property is read on its own (one more "
+                        "request per issue). A comment in each step avoids it.", ", ".join(silent))
 
     def query(self, user_jql: str | None, since: datetime | None = None) -> str:
         clause = self.clause
@@ -71,8 +93,17 @@ class JiraTracker(Tracker):
     def fetch_one(self, key: str) -> Issue | None:
         return self.reader.one(key)
 
+    def recheck(self, issues: list[Issue]) -> dict[str, Issue]:
+        return recheck(self.reader, issues)
+
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
         self.writer.apply(issue, steps, now)
+
+    def record_done(self, issue: Issue, marker: Marker) -> None:
+        self.writer.record_done(issue.key, marker)
+
+    def reconcile(self, written: list[tuple[Issue, list[Step]]], now: datetime) -> list[Step]:
+        return reconcile(self.reader, self.writer, self._identity, self.run, written)
 
     def close(self) -> None:
         self.connection.close()

@@ -71,6 +71,26 @@ class JiraConnection:
         """One JSON request with the shared retries. A write that may have landed raises Uncertain."""
         return self.transport.call(lambda: self.send(method, url, what, params, body), what, write=write)
 
+    def whoami(self) -> list[str | None]:
+        """The ids comments name the account behind the credentials by: Cloud's accountId; Data Center's user
+        name and key (`GET /myself`)."""
+        data = self.request("GET", self.url("myself"), "asking Jira which account Steward writes as")
+        data = data if isinstance(data, dict) else {}
+        ids = [data.get("accountId")] if self.cloud else [data.get("name"), data.get("key")]
+        return [value for value in ids if isinstance(value, str) and value]
+
+    def read_optional(self, url: str, what: str, params: dict[str, Any] | None = None) -> Any:
+        """A read whose 404 means "there is none" (a property never written): None then."""
+        def send() -> Any:
+            try:
+                return self.send("GET", url, what, params, None)
+            except Failure as failure:
+                if failure.status == 404:
+                    return None
+                raise
+
+        return self.transport.call(send, what)
+
     def send(self, method: str, url: str, what: str, params: dict[str, Any] | None, body: Any) -> Any:
         """One exchange, no retries: the parsed answer, or a Failure for the shared policy to judge."""
         self.requests += 1

@@ -5,18 +5,25 @@ removes (`update.labels`), the assignee (`fields.assignee`) and the marker prope
 comment and its marker land together or not at all. Data Center takes the same single edit: its
 IssueUpdateBean accepts `properties` on edit as Cloud's does (Jira 6.3 and older ignore it; there the
 comment footer is the record). A transition adds a `GET` and a `POST` on `/transitions`.
+
+Every comment and marker names the run that wrote it (`run`), so that when two runs wrote one step at once
+each can tell whose copy was kept. Beside the edit: recording that a step's own actions ran (`GET` and `PUT`
+of the marker property), and deleting a later copy of a step (`DELETE .../comment/{id}`).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from steward.core.errors import TrackerError
-from steward.core.markers import dedupe, footer, marker_to_json, step_marker
+from steward.core.ledger import Identity
+from steward.core.markers import dedupe, footer, marker_to_json, markers_from_json, step_marker
 from steward.core.model import Issue, Marker, Step
-from steward.plugins.transport import Uncertain
+from steward.plugins.transport import Failure, Uncertain
 
 from .parse import PROPERTY_KEY, as_dict, issue_from_jira
 from .transport import JiraConnection
@@ -24,15 +31,17 @@ from .transport import JiraConnection
 log = logging.getLogger("steward.jira")
 
 
-def new_markers(steps: list[Step], now: datetime) -> list[Marker]:
-    return [step_marker(step, now) for step in steps if step.marks]
+def new_markers(steps: list[Step], now: datetime, run: str | None = None) -> list[Marker]:
+    return [step_marker(step, now, run) for step in steps if step.marks]
 
 
-def marker_value(issue: Issue, new: list[Marker]) -> dict[str, Any]:
-    return {"markers": [marker_to_json(m) for m in dedupe(list(issue.markers) + new)]}
+def marker_value(markers: list[Marker]) -> dict[str, Any]:
+    """The marker property: one marker per step (core.markers.dedupe)."""
+    return {"markers": [marker_to_json(m) for m in dedupe(markers)]}
 
 
-def edit_body(issue: Issue, steps: list[Step], now: datetime, cloud: bool) -> tuple[dict[str, Any], str | None]:
+def edit_body(issue: Issue, steps: list[Step], now: datetime, cloud: bool,
+              run: str | None = None) -> tuple[dict[str, Any], str | None]:
     """The one edit request for these steps, and the transition asked for (if any)."""
     update: dict[str, list[dict[str, Any]]] = {}
     fields: dict[str, Any] = {}
@@ -42,7 +51,7 @@ def edit_body(issue: Issue, steps: list[Step], now: datetime, cloud: bool) -> tu
     for step in steps:
         for action in step.actions:
             if action.type == "comment":
-                update.setdefault("comment", []).append({"add": {"body": str(action.value) + footer(step)}})
+                update.setdefault("comment", []).append({"add": {"body": str(action.value) + footer(step, run)}})
             elif action.type == "add_labels":
                 add += [label for label in action.value if label not in add]
             elif action.type == "remove_labels":
@@ -59,22 +68,68 @@ def edit_body(issue: Issue, steps: list[Step], now: datetime, cloud: bool) -> tu
         body["update"] = update
     if fields:
         body["fields"] = fields
-    new = new_markers(steps, now)
+    new = new_markers(steps, now, run)
     if new:
-        body["properties"] = [{"key": PROPERTY_KEY, "value": marker_value(issue, new)}]
+        # The issue's markers are its ledger: Steward's own comments and the property, never a person's paste.
+        body["properties"] = [{"key": PROPERTY_KEY, "value": marker_value(list(issue.markers) + new)}]
     return body, transition
 
 
 class JiraWriter:
-    def __init__(self, connection: JiraConnection):
+    def __init__(self, connection: JiraConnection, identity: Identity | None = None, run: str | None = None):
         self.connection = connection
+        self.identity = identity
+        self.run = run
+        # What this run recorded last for each step it wrote, by (issue key, rule, level): reconcile puts a
+        # marker back if another run's write of the property dropped it.
+        self.markers_written: dict[tuple[str, str, int], Marker] = {}
 
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
-        body, transition = edit_body(issue, steps, now, self.connection.cloud)
+        body, transition = edit_body(issue, steps, now, self.connection.cloud, self.run)
         if transition:
             self._transition(issue.key, transition)
         if body:
-            self._edit(issue.key, body, new_markers(steps, now))
+            new = new_markers(steps, now, self.run)
+            self._edit(issue.key, body, new)
+            self.markers_written.update({(issue.key, m.rule, m.level): m for m in new})
+
+    def record_done(self, key: str, marker: Marker) -> None:
+        """The property updated so the step's marker lists as pending only `marker.pending`. Read just before:
+        another run may have written the property since this run read the issue."""
+        url = self.connection.issue_url(key, f"/properties/{PROPERTY_KEY}", "2")
+        data = self.connection.read_optional(url, f"reading Steward's markers on {key}")
+        current = markers_from_json(as_dict(as_dict(data).get("value")).get("markers"), key)
+        self.put_markers(key, current + [marker])
+        written = self.markers_written.get((key, marker.rule, marker.level))
+        if written is not None:
+            self.markers_written[(key, marker.rule, marker.level)] = replace(written, pending=marker.pending)
+
+    def forget(self, keys: list[str]) -> None:
+        """Reconciled issues: their markers need no putting back any more."""
+        done = set(keys)
+        self.markers_written = {k: m for k, m in self.markers_written.items() if k[0] not in done}
+
+    def put_markers(self, key: str, markers: list[Marker]) -> None:
+        """Write the marker property whole: a PUT of the same value twice changes nothing."""
+        url = self.connection.issue_url(key, f"/properties/{PROPERTY_KEY}", "2")
+        self.connection.transport.write_once(
+            lambda: self.connection.send("PUT", url, f"recording Steward's markers on {key}", None,
+                                         marker_value(markers)),
+            f"recording Steward's markers on {key}", landed=None, idempotent=True)
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        """Delete one of Steward's comments; one already gone (another run removed it) is fine."""
+        url = self.connection.issue_url(key, f"/comment/{quote(comment_id, safe='')}", "2")
+        what = f"removing a second copy of a comment on {key}"
+
+        def send() -> None:
+            try:
+                self.connection.send("DELETE", url, what, None, None)
+            except Failure as failure:
+                if failure.status != 404:
+                    raise
+
+        self.connection.transport.write_once(send, what, landed=None, idempotent=True)
 
     def _edit(self, key: str, body: dict[str, Any], new: list[Marker]) -> None:
         def landed() -> bool:
@@ -95,7 +150,8 @@ class JiraWriter:
                                                params={"fields": "comment,labels", "properties": PROPERTY_KEY}))
         if not data.get("key"):
             return False
-        found = {(m.rule, m.level) for m in issue_from_jira(data, self.connection.base_url, []).markers}
+        found = {(m.rule, m.level) for m in issue_from_jira(data, self.connection.base_url, [],
+                                                            identity=self.identity).markers}
         return all((m.rule, m.level) in found for m in new)
 
     def _transition(self, key: str, name: str) -> None:

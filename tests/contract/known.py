@@ -28,11 +28,6 @@ class Known:
 
 
 KNOWN = (
-    Known("dc-search-properties", "jira-datacenter", "GET /rest/api/2/search", "request",
-          "query parameter 'properties'",
-          "Jira adapter sends `properties` on Data Center's classic search (GET /rest/api/2/search), which has no "
-          "such parameter (JRASERVER-62898; Data Center documents jql, startAt, maxResults, validateQuery, "
-          "fields, expand). Data Center ignores it, so no issue property comes back with search results."),
     Known("github-graphql-issuetype", "github", "POST /graphql", "request",
           "Cannot query field 'issueType' on type 'Issue'",
           "GitHub adapter's sweep and single-issue queries select `Issue.issueType`, which GitHub's public "

@@ -7,6 +7,10 @@ Fixture sources (see fixtures/NOTICE.md): apache/incubator-devlake (Apache-2.0) 
 Atlassian's JRJC test resources (Apache-2.0), mattermost-plugin-jira webhooks (Apache-2.0) and the Jira Cloud
 OpenAPI examples (Apache-2.0). Responses are those payloads, re-paged and re-keyed where a scenario needs
 more issues than were recorded: the JSON shapes are the vendor's, never invented.
+
+A sweep is a snapshot of the matching ids (Cloud: `GET /search/jql?fields=id`) or keys (Data Center: the
+classic search), then the issues read by id (Cloud: `POST /issue/bulkfetch`) or key (`key in (...)`).
+Steward's own comments in a reconcile answer are written as the account of the OpenAPI `GET /myself` example.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
@@ -58,9 +63,13 @@ def extract_fixtures(reference: Path) -> None:
         hooks[name] = {"timestamp": data["timestamp"], "user": data["user"], "changelog": data["changelog"]}
     _dump(FIXTURES / "mattermost_changelogs.json", hooks)
     for name in ("issue-comments-GET.response_200.json", "changelog-bulkfetch-POST.response_200.json",
-                 "issue-transitions-GET.response_200.json", "search-jql-GET-enhanced.response_200.json"):
+                 "issue-transitions-GET.response_200.json", "search-jql-GET-enhanced.response_200.json",
+                 "issue-bulkfetch-POST.response_200.json"):
         data = json.loads((reference / "cloud-openapi-examples" / name).read_text())
         _dump(FIXTURES / f"openapi_{name}", data)
+    swagger = json.loads((reference / "swagger-v3.v3.json").read_text())
+    myself = swagger["paths"]["/rest/api/3/myself"]["get"]["responses"]["200"]["content"]["application/json"]
+    _dump(FIXTURES / "openapi_myself-GET.response_200.json", json.loads(myself["example"]))
 
 
 def _strip(node, keys=("avatarUrls", "iconUrl", "timeZone")):
@@ -107,17 +116,41 @@ def write(name: str, interactions) -> None:
                                             encoding="utf-8")
 
 
-def search_params(jql: str, token: str | None = None, start: int | None = None, fields: str = FIELDS,
-                  changelog: bool = True) -> dict:
-    params = {"jql": jql, "maxResults": 100, "fields": fields}
-    if changelog:
-        params["expand"] = "changelog"
-    params["properties"] = "steward.markers"
+def snapshot_params(jql: str, token: str | None = None, start: int | None = None) -> dict:
+    """The search for the matching ids (Cloud: up to 5000 a page) or keys (Data Center: up to 1000)."""
+    params = {"jql": jql, "fields": "id", "maxResults": 5000 if start is None else 1000}
     if token:
         params["nextPageToken"] = token
     if start is not None:
         params["startAt"] = start
     return params
+
+
+def cloud_snapshot(issues: list[dict], jql: str = JQL, pages: int = 1) -> list[dict]:
+    """The Cloud snapshot search, answering only ids (`fields=id`), in `pages` pages."""
+    size = -(-len(issues) // pages)
+    tokens = [None] + [f"CAEaAgg{chr(68 + n)}" for n in range(pages - 1)]
+    out = []
+    for n in range(pages):
+        body = {"issues": [{"id": i["id"]} for i in issues[n * size:(n + 1) * size]], "isLast": n == pages - 1}
+        if n < pages - 1:
+            body["nextPageToken"] = tokens[n + 1]
+        out.append(interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 200, body, snapshot_params(jql, tokens[n])))
+    return out
+
+
+def bulk_read(issues: list[dict], fields: str = FIELDS, changelog: bool = True) -> dict:
+    """Cloud's bulk issue read of these issues (by id), answering them as BulkIssueResults."""
+    body = {"issueIdsOrKeys": [i["id"] for i in issues], "fields": fields.split(","),
+            "properties": ["steward.markers"]}
+    if changelog:
+        body["expand"] = ["changelog"]
+    return interaction("POST", f"{CLOUD}/rest/api/3/issue/bulkfetch", 200, {"issues": issues, "issueErrors": []},
+                       request_body=body)
+
+
+def myself() -> dict:
+    return interaction("GET", f"{CLOUD}/rest/api/3/myself", 200, fixture("openapi_myself-GET.response_200.json"))
 
 
 # ---------------------------------------------------------------- data
@@ -161,20 +194,14 @@ def bulk_histories(issue_id: str, stamp_offset: int) -> list[dict]:
 # ---------------------------------------------------------------- scenarios
 
 def cloud_read_paged() -> None:
-    """250 issues in three pages; 30 have a truncated changelog completed by ONE bulk call."""
+    """250 issues: ids in two snapshot pages, read in three bulk reads; 30 have a truncated changelog
+    completed by ONE bulk changelog call."""
     issues = cloud_issues(250)
     truncated = issues[::8][:30]
     for issue in truncated:
         truncate(issue, 2)
-    pages = [issues[0:100], issues[100:200], issues[200:250]]
-    tokens = [None, "CAEaAggD", "CAEaAggE"]
-    interactions = []
-    for n, page in enumerate(pages):
-        body = {"issues": page, "isLast": n == len(pages) - 1}
-        if n < len(pages) - 1:
-            body["nextPageToken"] = tokens[n + 1]
-        interactions.append(interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 200, body,
-                                        search_params(JQL, tokens[n])))
+    interactions = cloud_snapshot(issues, pages=2)  # Jira may answer fewer ids than asked: a second page
+    interactions += [bulk_read(issues[start:start + 100]) for start in range(0, 250, 100)]
     bulk = {"issueChangeLogs": [{"issueId": issue["id"], "changeHistories": bulk_histories(issue["id"], k * 10)}
                                 for k, issue in enumerate(truncated)], "nextPageToken": None}
     interactions.append(interaction("POST", f"{CLOUD}/rest/api/3/changelog/bulkfetch", 200, bulk,
@@ -201,14 +228,22 @@ def dc_issues() -> tuple[list[dict], int]:
 
 
 def dc_read_paged() -> None:
-    """Data Center: classic search, startAt paging, the server capping each page at 8 issues."""
+    """Data Center: classic search, startAt paging, the server capping each page at 8 issues: the snapshot of
+    keys in two pages, then the issues by key (`key in (...)`) in two pages. No `properties` parameter."""
     issues, page = dc_issues()
     total = len(issues)
     interactions = []
     for start in range(0, total, page):
+        keys_only = [{k: i[k] for k in ("expand", "id", "self", "key") if k in i} for i in issues[start:start + page]]
+        body = {"expand": "schema,names", "startAt": start, "maxResults": page, "total": total, "issues": keys_only}
+        interactions.append(interaction("GET", f"{DC}/rest/api/2/search", 200, body, snapshot_params(JQL, start=start)))
+    by_key = "key in (" + ", ".join(f'"{i["key"]}"' for i in issues) + ")"
+    for start in range(0, total, page):
         body = {"expand": "schema,names", "startAt": start, "maxResults": page, "total": total,
                 "issues": issues[start:start + page]}
-        interactions.append(interaction("GET", f"{DC}/rest/api/2/search", 200, body, search_params(JQL, start=start)))
+        params = {"jql": by_key, "startAt": start, "maxResults": total, "fields": FIELDS, "validateQuery": "false",
+                  "expand": "changelog"}
+        interactions.append(interaction("GET", f"{DC}/rest/api/2/search", 200, body, params))
     write("dc_read_paged", interactions)
 
 
@@ -228,8 +263,8 @@ def cloud_adf_and_comments() -> None:
         extra.append(comment)
     rest.update({"comments": extra, "startAt": 1, "maxResults": 5000, "total": 3})
     interactions = [
-        interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 200, {"issues": issues, "isLast": True},
-                    search_params(JQL)),
+        *cloud_snapshot(issues),
+        bulk_read(issues),
         interaction("GET", f"{CLOUD}/rest/api/3/issue/{issues[0]['key']}/comment", 200, rest,
                     {"startAt": 1, "maxResults": 5000}),
     ]
@@ -260,27 +295,28 @@ def cloud_malformed() -> None:
         mutate(issue)
         odd.append(issue)
     odd.append({"id": "39999", "self": f"{CLOUD}/rest/api/3/issue/39999"})  # no key at all
-    write("cloud_malformed", [interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 200,
-                                          {"issues": odd, "isLast": True}, search_params(JQL))])
+    write("cloud_malformed", [*cloud_snapshot(odd), bulk_read(odd)])
 
 
 def cloud_429() -> None:
-    page = {"issues": cloud_issues(3), "isLast": True}
+    issues = cloud_issues(3)
     limited = {"X-RateLimit-Limit": 350, "X-RateLimit-Remaining": 0, "Retry-After": 7,
                "X-RateLimit-Reset": "2026-11-21T09:40:07Z", "RateLimit-Reason": "jira-quota-global-based"}
     write("cloud_429", [
-        interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 429, "", search_params(JQL), limited),
-        interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 200, page, search_params(JQL)),
+        interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 429, "", snapshot_params(JQL), limited),
+        *cloud_snapshot(issues),
+        bulk_read(issues),
     ])
 
 
 def cloud_5xx_read() -> None:
-    page = {"issues": cloud_issues(2), "isLast": True}
+    issues = cloud_issues(2)
     write("cloud_5xx_read", [
-        interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 502, "<html>Bad gateway</html>", search_params(JQL)),
+        interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 502, "<html>Bad gateway</html>", snapshot_params(JQL)),
         interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 503, {"errorMessages": ["Service unavailable"]},
-                    search_params(JQL)),
-        interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 200, page, search_params(JQL)),
+                    snapshot_params(JQL)),
+        *cloud_snapshot(issues),
+        bulk_read(issues),
     ])
 
 
@@ -328,12 +364,13 @@ def reread(key: str, landed: bool):
 
 def cloud_503_write() -> None:
     busy = {"errorMessages": ["Service unavailable"]}
-    write("cloud_503_write_landed", [edit("EE-1", 503, busy), reread("EE-1", True)])
+    # the re-read shows a comment with Steward's footer: whose it is takes asking who Steward is
+    write("cloud_503_write_landed", [edit("EE-1", 503, busy), reread("EE-1", True), myself()])
     write("cloud_503_write_not_landed", [edit("EE-1", 503, busy), reread("EE-1", False), edit("EE-1")])
 
 
 def errors() -> None:
-    params = search_params(JQL)
+    params = snapshot_params(JQL)
     url = f"{CLOUD}/rest/api/3/search/jql"
     write("error_401", [interaction("GET", url, 401, "Client must be authenticated to access this resource.",
                                     params, {"Content-Type": "text/html;charset=UTF-8"})])
@@ -348,36 +385,97 @@ def errors() -> None:
                                          params, {"Content-Type": "text/html"})])
     write("error_410_dc_on_cloud", [interaction("GET", f"{CLOUD}/rest/api/2/search", 410, {
         "errorMessages": ["The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."]},
-        search_params(JQL, start=0))])
+        snapshot_params(JQL, start=0))])
 
 
 E2E_KEYS = ("EE-1", "EE-10", "K5-2", "K5-3", "K5-4")
+E2E_NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
 
 
-def e2e_search_params() -> dict:
-    """The search the Runner sends for e2e_rules.yml: the pushed-down JQL, and only the fields those rules read."""
+E2E_RUN = "e2e0c0de"  # the run id the e2e test gives its tracker: the reconcile answer shows its comments
+
+
+def e2e_needs():
+    """The rules of e2e_rules.yml, the pushed-down JQL the Runner searches, and the fields and changelog they read."""
     from steward.core import rulefile
     from steward.plugins.jira.pushdown import combine_jql, pushdown_clause, read_needs
 
     rules = rulefile.load([str(FIXTURES / "e2e_rules.yml")])
     fields, changelog = read_needs(rules.rules)
-    return search_params(combine_jql(JQL, pushdown_clause(rules.rules)), fields=",".join(fields),
-                         changelog=changelog)
+    return rules, combine_jql(JQL, pushdown_clause(rules.rules)), ",".join(fields), changelog
+
+
+def answered(issue: dict, fields: str, changelog: bool) -> dict:
+    """An issue as Jira answers it: only the fields asked for, the changelog only when expanded."""
+    issue = copy.deepcopy(issue)
+    issue["fields"] = {k: v for k, v in issue["fields"].items() if k in fields.split(",")}
+    if not changelog:
+        issue.pop("changelog", None)
+    return issue
+
+
+def planned_steps(rules):
+    """The steps the Runner plans for the e2e issues, replayed from the e2e_plan cassette just written."""
+    from jira_support import CLOUD_ENV, recorder
+
+    from steward.core.runner import Runner, RunOptions
+    from steward.plugins.jira.tracker import JiraTracker
+
+    with recorder.use_cassette("e2e_plan.yaml"):
+        tracker = JiraTracker(CLOUD, CLOUD_ENV, sleep=lambda seconds: None, run=E2E_RUN)
+        return Runner(tracker, rules, RunOptions(now=E2E_NOW, query=JQL)).run().steps
+
+
+def steward_comment(step, n: int) -> dict:
+    """The comment Steward wrote for a step, as Cloud answers it (v3): wiki text becomes ADF, `----` a rule
+    and `_..._` emphasis; written by the account of the `GET /myself` example."""
+    from steward.core.markers import footer
+
+    text = next(a.value for a in step.actions if a.type == "comment")
+    line = footer(step, E2E_RUN).strip().split("\n")[-1].strip("_")
+    me = fixture("openapi_myself-GET.response_200.json")
+    author = {k: me[k] for k in ("accountId", "active", "displayName", "self")}
+    comment = copy.deepcopy(fixture("openapi_issue-comments-GET.response_200.json")["comments"][0])
+    comment.pop("visibility", None)
+    comment.update(id=str(20000 + n), author=author, updateAuthor=author, created="2026-11-21T09:00:01.000+0000",
+                   updated="2026-11-21T09:00:01.000+0000",
+                   self=f"{CLOUD}/rest/api/3/issue/{step.issue}/comment/{20000 + n}",
+                   body={"type": "doc", "version": 1, "content": [
+                       {"type": "paragraph", "content": [{"type": "text", "text": text}]}, {"type": "rule"},
+                       {"type": "paragraph", "content": [{"type": "text", "text": line, "marks": [{"type": "em"}]}]}]})
+    return comment
 
 
 def e2e() -> None:
-    """plan then apply through the Runner: the search with the pushed-down JQL, then one PUT per issue."""
-    params = e2e_search_params()
-    wanted = set(params["fields"].split(","))
-    issues = [i for i in cloud_issues(33) if i["key"] in E2E_KEYS]  # what Jira answers for that JQL
-    for issue in issues:  # Jira returns only the fields asked for, and the changelog only when expanded
-        issue["fields"] = {k: v for k, v in issue["fields"].items() if k in wanted}
-        if "expand" not in params:
-            issue.pop("changelog", None)
-    search = interaction("GET", f"{CLOUD}/rest/api/3/search/jql", 200, {"issues": issues, "isLast": True},
-                         params)
-    write("e2e_plan", [search])
-    write("e2e_apply", [search] + [edit(key) for key in E2E_KEYS])
+    """plan, then apply through the Runner: the snapshot with the pushed-down JQL and one bulk read; for apply,
+    the re-check before writing, one PUT per issue, the reconcile read after (showing Steward's comments, so
+    whose they are is asked: GET /myself)."""
+    from steward.core.markers import step_marker
+    from steward.plugins.jira.write import marker_value
+
+    rules, jql, fields, changelog = e2e_needs()
+    raws = [i for i in cloud_issues(33) if i["key"] in E2E_KEYS]  # what Jira answers for that JQL
+    sweep = [*cloud_snapshot(raws, jql), bulk_read([answered(i, fields, changelog) for i in raws], fields, changelog)]
+    write("e2e_plan", sweep)
+    steps = planned_steps(rules)
+    order = list(dict.fromkeys(step.issue for step in steps))  # the order the Runner writes the issues in
+    by_key = {i["key"]: i for i in raws}
+    recheck = bulk_read([answered(by_key[k], "comment,labels", False) for k in order], "comment,labels", False)
+    recheck["request"]["body"] = json.dumps({**json.loads(recheck["request"]["body"]), "issueIdsOrKeys": order})
+    written = []
+    for key in order:
+        issue = answered(by_key[key], "comment", False)
+        comments = issue["fields"]["comment"]
+        comments["comments"] = comments["comments"] + [steward_comment(s, n) for n, s in enumerate(steps)
+                                                       if s.issue == key]
+        comments["total"] = comments["maxResults"] = len(comments["comments"])
+        # and the marker property the edits wrote, which the bulk read returns with the issue
+        issue["properties"] = {"steward.markers": marker_value([step_marker(s, E2E_NOW, E2E_RUN) for s in steps
+                                                                if s.issue == key])}
+        written.append(issue)
+    reconcile = bulk_read(written, "comment", False)
+    reconcile["request"]["body"] = json.dumps({**json.loads(reconcile["request"]["body"]), "issueIdsOrKeys": order})
+    write("e2e_apply", sweep + [recheck] + [edit(key) for key in order] + [reconcile, myself()])
 
 
 def main(argv: list[str]) -> None:

@@ -14,7 +14,7 @@ def test_429_waits_for_retry_after_then_succeeds(make_tracker, sleeps):
     tracker = make_tracker()
     with recorder.use_cassette("cloud_429.yaml") as cassette:
         issues = [i for page in tracker.fetch(JQL, None) for i in page]
-        assert cassette.all_played and cassette.play_count == 2
+        assert cassette.all_played and cassette.play_count == 3  # the ids (429, then again), the issues
     assert len(issues) == 3
     assert sleeps == [7.0]  # Retry-After, not a guess
 
@@ -32,7 +32,7 @@ def test_5xx_on_a_read_backs_off_with_jitter_then_succeeds(make_tracker, sleeps)
     tracker = make_tracker(jitter=lambda: 1.0)
     with recorder.use_cassette("cloud_5xx_read.yaml") as cassette:
         issues = [i for page in tracker.fetch(JQL, None) for i in page]
-        assert cassette.play_count == 3
+        assert cassette.play_count == 4  # the ids (502, 503, then again), the issues
     assert len(issues) == 2
     assert sleeps == [1.0, 2.0]  # 2**attempt scaled by jitter in [0.5, 1]
 

@@ -128,7 +128,8 @@ def as_jira_answers(raw: dict, params: dict) -> dict:
 
 
 class FakeJira(JiraTracker):
-    """The adapter, with Jira's search answered from raw issues (pages of 100, nextPageToken)."""
+    """The adapter, with Jira answered from raw issues: the search for ids (pages of 5000, nextPageToken), then
+    the bulk read of issues by id. `params` holds each bulk read's fields, expand and properties."""
 
     def __init__(self, raws):
         super().__init__("https://acme.atlassian.net", CLOUD_ENV, sleep=lambda s: None)
@@ -136,18 +137,24 @@ class FakeJira(JiraTracker):
         self.searched = []
         self.params = []
 
-        self.connection.request = self.search
+        self.connection.request = self.answer
 
-    def search(self, method, url, what, *, params=None, body=None, write=False):
-        assert url.endswith("/search/jql")
+    def answer(self, method, url, what, *, params=None, body=None, write=False):
+        if url.endswith("/issue/bulkfetch"):
+            wanted = set(body["issueIdsOrKeys"])
+            asked = {"fields": ",".join(body["fields"]), "properties": ",".join(body["properties"])}
+            if "changelog" in body.get("expand", []):
+                asked["expand"] = "changelog"
+            self.params.append(asked)
+            return {"issues": [as_jira_answers(raw, asked) for raw in self.raws if raw["id"] in wanted],
+                    "issueErrors": []}
+        assert url.endswith("/search/jql") and params["fields"] == "id"
         self.searched.append(params["jql"])
-        self.params.append(params)
         hits = [r for r in self.raws if evaluate(params["jql"], r)] if params["jql"] else list(self.raws)
         start = int(params.get("nextPageToken") or 0)
-        page = [as_jira_answers(raw, params) for raw in hits[start:start + 100]]
-        data = {"issues": page, "isLast": start + 100 >= len(hits)}
+        data = {"issues": [{"id": raw["id"]} for raw in hits[start:start + 5000]], "isLast": start + 5000 >= len(hits)}
         if not data["isLast"]:
-            data["nextPageToken"] = str(start + 100)
+            data["nextPageToken"] = str(start + 5000)
         return data
 
 

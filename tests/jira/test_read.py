@@ -11,21 +11,26 @@ from jira_support import CLOUD, DC, DC_ENV, JQL, recorder
 from steward.core.model import Change
 
 
-def test_cloud_pages_and_truncated_changelogs_cost_ceil_n_100_plus_one(make_tracker, sent):
+def test_cloud_snapshot_then_bulk_reads_cost_ceil_n_100_plus_the_snapshot_plus_one(make_tracker, sent):
     tracker = make_tracker()
     with recorder.use_cassette("cloud_read_paged.yaml") as cassette:
         pages = list(tracker.fetch(JQL, None))
         assert cassette.all_played
-        assert cassette.play_count == math.ceil(250 / 100) + 1 == 4
+        assert cassette.play_count == 2 + math.ceil(250 / 100) + 1 == 6
     issues = [issue for page in pages for issue in page]
     assert len(issues) == 250 and len({i.key for i in issues}) == 250
-    assert tracker.requests == 4
-    # the search asks only for the fields Steward reads, the changelog and the marker property
+    assert tracker.requests == 6
+    # first the ids of every matching issue (Jira may answer fewer than the 5000 asked: then the next page)...
     method, url, params, _ = sent[0]
     assert (method, url) == ("GET", f"{CLOUD}/rest/api/3/search/jql")
-    assert params["maxResults"] == 100 and params["expand"] == "changelog"
-    assert params["properties"] == "steward.markers" and "*all" not in params["fields"]
-    assert "nextPageToken" not in params and sent[1][2]["nextPageToken"] == "CAEaAggD"
+    assert params == {"jql": JQL, "fields": "id", "maxResults": 5000}
+    assert sent[1][2]["nextPageToken"] == "CAEaAggD"
+    # ...then the issues by id, 100 a time, with only the fields Steward reads, the changelog, the marker property
+    reads = [body for method, url, _, body in sent if url == f"{CLOUD}/rest/api/3/issue/bulkfetch"]
+    assert [len(body["issueIdsOrKeys"]) for body in reads] == [100, 100, 50]
+    assert reads[0]["expand"] == ["changelog"] and reads[0]["properties"] == ["steward.markers"]
+    assert "*all" not in reads[0]["fields"] and "summary" in reads[0]["fields"]
+    assert sorted(i.extra["id"] for i in issues) == sorted(i for body in reads for i in body["issueIdsOrKeys"])
     # one bulk call for the 30 truncated issues, filtered to the fields the model keeps
     method, url, _, body = sent[-1]
     assert (method, url) == ("POST", f"{CLOUD}/rest/api/3/changelog/bulkfetch")
@@ -46,13 +51,13 @@ def test_bulk_changelog_calls_are_one_per_1000_truncated_issues(make_tracker):
     tracker = make_tracker(bulk_size=1000)
     calls = []
     tracker.reader._complete_changelogs = lambda pending: calls.append(len(pending)) or []
-    with recorder.use_cassette("cloud_read_paged.yaml", allow_playback_repeats=True):
+    with recorder.use_cassette("cloud_read_paged.yaml"):
         list(tracker.fetch(JQL, None))
     assert calls == [30]
     tracker = make_tracker(bulk_size=10)
     calls = []
     tracker.reader._complete_changelogs = lambda pending: calls.append(len(pending)) or []
-    with recorder.use_cassette("cloud_read_paged.yaml", allow_playback_repeats=True):
+    with recorder.use_cassette("cloud_read_paged.yaml"):
         list(tracker.fetch(JQL, None))
     assert calls == [10, 10, 10]
 
@@ -76,13 +81,20 @@ def test_cloud_normalisation_of_a_real_issue(make_tracker):
 
 
 def test_data_center_classic_search_pages_by_start_at(make_tracker, sent):
+    """The keys first (the server caps pages at 8), then the issues by key; never a `properties` parameter,
+    which Data Center's search does not have (JRASERVER-62898); always the comments, its only record."""
     tracker = make_tracker(DC, DC_ENV)
     with recorder.use_cassette("dc_read_paged.yaml") as cassette:
         issues = [i for page in tracker.fetch(JQL, None) for i in page]
-        assert cassette.all_played and cassette.play_count == 2
-    assert len(issues) == 15 and tracker.requests == 2
-    assert [call[2]["startAt"] for call in sent] == [0, 8]
+        assert cassette.all_played and cassette.play_count == 4
+    assert len(issues) == 15 and tracker.requests == 4
+    assert [call[2]["startAt"] for call in sent] == [0, 8, 0, 8]
     assert all(call[1] == f"{DC}/rest/api/2/search" for call in sent)
+    assert [call[2]["fields"] for call in sent[:2]] == ["id", "id"] and sent[0][2]["jql"] == JQL
+    by_key = sent[2][2]
+    assert by_key["jql"].startswith('key in ("TST-') and by_key["validateQuery"] == "false"
+    assert "comment" in by_key["fields"].split(",") and by_key["expand"] == "changelog"
+    assert not any("properties" in call[2] for call in sent)
     first = issues[0]
     assert first.assignee and "@" not in first.assignee  # Server: the user name, not an accountId
     changes = {(c.field, c.from_value, c.to_value, c.author) for c in first.changes}
@@ -98,7 +110,7 @@ def test_adf_bodies_and_a_truncated_comment_list(make_tracker):
     tracker = make_tracker()
     with recorder.use_cassette("cloud_adf_comments.yaml") as cassette:
         issues = [i for page in tracker.fetch(JQL, None) for i in page]
-        assert cassette.all_played and cassette.play_count == 2  # 1 search + 1 comment page
+        assert cassette.all_played and cassette.play_count == 3  # the ids, 1 bulk read, 1 comment page
     issue = issues[0]
     assert issue.body.startswith("Lorem ipsum dolor sit amet")
     assert len(issue.comments) == 3

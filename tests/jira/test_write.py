@@ -50,10 +50,13 @@ def test_every_write_shape_costs_one_request_per_issue(make_tracker, sent):
     assert first["update"]["labels"] == [{"add": "needs-owner"}]
     (comment,) = first["update"]["comment"]
     assert comment["add"]["body"].startswith("Please assign one owner.")
-    assert "Steward · rule unowned-exception · step 1" in comment["add"]["body"]
+    # the footer and the marker name the run that wrote them: two runs can tell whose copy of a step is kept
+    assert comment["add"]["body"].endswith(
+        f"_Steward · rule unowned-exception · step 1 · labels added: needs-owner · run {tracker.run}_")
     assert first["properties"] == [{"key": "steward.markers", "value": {"markers": [
         {"rule": "stale", "level": 1, "at": "2026-11-01T00:00:00Z"},
-        {"rule": "unowned-exception", "level": 1, "at": "2026-11-21T09:00:00Z", "added": ["needs-owner"]}]}}]
+        {"rule": "unowned-exception", "level": 1, "at": "2026-11-21T09:00:00Z", "added": ["needs-owner"],
+         "run": tracker.run}]}}]
     second = edits[1][3]
     assert second == {"update": {"labels": [{"remove": "needs-owner"}]}}  # level 0: no marker, no comment
     third = edits[2][3]
@@ -79,7 +82,7 @@ def test_data_center_writes_the_marker_property_in_the_same_single_request(make_
     assert edit[1] == f"{DC}/rest/api/2/issue/TST-1"
     assert edit[3]["fields"] == {"assignee": {"name": "admin"}}
     assert edit[3]["properties"] == [{"key": "steward.markers", "value": {"markers": [
-        {"rule": "unowned", "level": 1, "at": "2026-11-21T09:00:00Z", "added": []}]}}]
+        {"rule": "unowned", "level": 1, "at": "2026-11-21T09:00:00Z", "added": [], "run": tracker.run}]}}]
 
 
 def unowned_step():
@@ -91,8 +94,10 @@ def test_503_during_a_write_that_had_landed_is_not_sent_again(make_tracker, sent
     tracker = make_tracker()
     with recorder.use_cassette("cloud_503_write_landed.yaml") as cassette:
         tracker.apply(Issue("EE-1"), unowned_step(), NOW)
-        assert cassette.all_played and cassette.play_count == 2  # PUT (503) + GET; no second PUT
-    assert len(puts(sent)) == 1 and sent[1][0] == "GET" and len(sleeps) == 1
+        # PUT (503) + GET; no second PUT. The GET shows a comment with Steward's footer: it counts only as
+        # Steward's own, so the account Steward writes as is asked (GET /myself)
+        assert cassette.all_played and cassette.play_count == 3
+    assert len(puts(sent)) == 1 and sent[1][0] == "GET" and sent[2][1].endswith("/myself") and len(sleeps) == 1
 
 
 def test_503_during_a_write_that_had_not_landed_is_sent_once_more(make_tracker, sent):
@@ -117,3 +122,21 @@ def test_k_acted_on_issues_cost_exactly_k_requests(make_tracker):
             tracker.apply(Issue(key), [step(key, "r", 1, ("comment", "c"), ("add_labels", ["x"]))], NOW)
         assert cassette.play_count == 3
     assert tracker.requests == 3
+
+
+def test_the_footer_names_labels_and_actions_with_underscores_and_reads_back_whole():
+    """Jira labels and plugin action names may hold underscores, and the footer sits in Jira's `_italics_`:
+    each name reads back whole. The actions a step runs after the write are listed, so the comment itself says
+    they are due until the marker property records them as done."""
+    from steward.core.markers import find_markers, footer
+
+    step_ = step("EE-1", "sla-breach", 2, ("comment", "Breached."), ("add_labels", ["needs_owner", "sla"]),
+                 ("notify_chat", "SLA breached"))
+    text = "Breached." + footer(step_, "ab12cd34")
+    assert text.endswith("_Steward · rule sla-breach · step 2 · labels added: needs_owner, sla · also runs: "
+                         "notify_chat · run ab12cd34_")
+    (marker,) = find_markers(text, NOW)
+    assert (marker.rule, marker.level, marker.at, marker.run) == ("sla-breach", 2, NOW, "ab12cd34")
+    assert marker.added == ("needs_owner", "sla") and marker.pending == ("notify_chat",)
+    (plain,) = find_markers("x" + footer(step("EE-1", "r", 1, ("comment", "x"))), NOW)
+    assert plain.added == () and plain.pending == () and plain.run is None

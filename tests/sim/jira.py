@@ -4,10 +4,16 @@ Endpoints (answers shaped like the vendor payloads in ../shared/reference/jira; 
 compares them):
 - Cloud: `GET /rest/api/3/search/jql` (nextPageToken; the old `/rest/api/2/search` answers 410 as Cloud does
   now), `POST /rest/api/3/changelog/bulkfetch` (up to 1000 issues, pages of `maxResults` histories);
-- Data Center: `GET /rest/api/2/search` (startAt/total);
+  and `POST /rest/api/3/issue/bulkfetch` (up to 100 issues by id or key, in ascending id order);
+- Data Center: `GET /rest/api/2/search` (startAt/total; a `key` clause naming no issue is a 400 unless
+  `validateQuery=false`, as Jira validates JQL values);
 - both: `GET`/`PUT /issue/{key}` (edit: `update.comment[].add`, `update.labels[].add/remove/set`,
   `fields.assignee/labels/duedate/summary`, `properties`), `GET /issue/{key}/comment` (startAt),
-  `GET`/`PUT /issue/{key}/properties/{key}`, `GET`/`POST /issue/{key}/transitions`.
+  `DELETE /issue/{key}/comment/{id}`, `GET`/`PUT /issue/{key}/properties/{key}`,
+  `GET`/`POST /issue/{key}/transitions`, `GET /myself` (the account behind the token: `STEWARD`).
+
+Searches asking only for `id` or `key` return bigger pages, as Jira does: up to 5000 issues on Cloud (its
+description of `maxResults`), up to 1000 on Data Center (`jira.search.views.default.max`).
 
 Every comment comes inline with the search, as in all recorded payloads (`maxResults` == `total`);
 `inline_comments=N` cuts the inline list at N, so the adapter's comment paging can be tested.
@@ -16,8 +22,8 @@ Issues are generated from a seed, one random stream per issue, so 100,000 of the
 each (what JQL looks at); the bulky parts (history, comments, description) are generated again when an
 issue is rendered, and kept only once a write changed the issue. JQL is the subset Steward and its tests
 send; anything else is a 400 with Jira's error shape, so an adapter change that sends new JQL fails loudly.
-Request kinds for counting: search, bulkfetch, issue_read, edit, comment_read, property, transitions,
-transition, other.
+Request kinds for counting: search, bulkfetch (changelogs), issue_bulk, issue_read, edit, comment_read,
+comment_delete, property (PUT), property_read, transitions, transition, myself, other.
 """
 
 from __future__ import annotations
@@ -35,7 +41,11 @@ from typing import Any
 from .server import Request, Response
 
 CLOUD, DATACENTER = "cloud", "datacenter"
+WRITE_KINDS = ("edit", "property", "transition", "comment_delete")
+ISSUE_KINDS = ("edit", "issue_read", "comment_read", "comment_delete", "property", "property_read", "transitions",
+               "transition")
 STEWARD = "steward-bot"  # the account behind the simulator's token: what Steward writes as
+STEWARD_DC_KEY = "JIRAUSER10100"  # its user key on Data Center (keys of users made since Jira 8 look so)
 USERS = ("aisha.khan", "tom.becker", "mei.lin", "omar.haddad", "sara.costa", "li.wei")
 PROJECT = ("OPS", "10000", "Operations")
 STATUSES = {  # name: (id, category key)
@@ -47,9 +57,12 @@ CATEGORIES = {"new": (2, "To Do", "blue-gray"), "indeterminate": (4, "In Progres
 PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
 TYPES = {"Task": "10002", "Bug": "10004", "Exception": "10010", "Decision": "10011", "Initiative": "10012"}
 CLASSES = ("strategic", "operational", "tactical")
+KEYS_PAGE_CAP = {"cloud": 5000, "datacenter": 1000}  # searches for ids or keys only
 CLOUD_CHANGELOG_CAP = 40  # Cloud search inlines at most 40 histories (expand=changelog)
 ISSUE_CHANGELOG_CAP = 100  # and GET /issue at most 100
 JIRA_TIME = "%Y-%m-%dT%H:%M:%S.000+0000"
+_RUN_ID = re.compile(r" · run [0-9a-z]+")  # a run id in a comment footer
+_RUN_KEY = re.compile(r', "run": "[0-9a-z]+"')  # and in a stored marker
 
 
 def jira_time(value: datetime) -> str:
@@ -119,6 +132,7 @@ class Jql:
         body = re.split(r"\border\s+by\b", text, maxsplit=1, flags=re.IGNORECASE)[0]
         self.tokens = self._tokenize(body)
         self.pos = 0
+        self.named_keys: list[str] = []  # the values of `key` clauses: Jira checks each names an issue
         if not self.tokens:
             raise JqlError("Unbounded JQL queries are not allowed here. Please add a search restriction.")
         self.tree = self._or()
@@ -204,10 +218,24 @@ class Jql:
                 values.append(self._value())
             if self._next() != ")":
                 raise JqlError("Expecting ')' after the IN list.")
+            if name.lower() in ("key", "issuekey"):
+                self.named_keys += values
             return ("in", name.lower(), op == "not in", values)
         if op not in ("=", "!=", "<", "<=", ">", ">="):
             raise JqlError(f"Expecting operator but got '{op}'.")
-        return ("cmp", name.lower(), op, self._value())
+        value = self._value()
+        if name.lower() in ("key", "issuekey"):
+            self.named_keys.append(value)
+        return ("cmp", name.lower(), op, value)
+
+    def only_keys(self) -> list[str] | None:
+        """The keys of a query that is one `key in (...)` clause and nothing else, else None."""
+        tree = self.tree
+        while tree[0] in ("or", "and") and len(tree[1]) == 1:
+            tree = tree[1][0]
+        if tree[0] == "in" and tree[1] in ("key", "issuekey") and not tree[2]:
+            return list(tree[3])
+        return None
 
     # ---------------------------------------------------------------- evaluation
 
@@ -308,6 +336,9 @@ class JiraSim:
         self.served = 0  # issues returned by searches: the floor is ceil(served / page) pages
         self.served_truncated = 0  # of which with an inline changelog cut short (Cloud: bulk changelog calls)
         self.served_comments_cut = 0  # of which with an inline comment list cut short
+        self.served_keys = 0  # issues returned by searches for ids or keys only
+        self.received: list[Request] | None = None  # set to [] to keep every request handled, in order
+        self.forbidden: set[str] = set()  # request kinds the account lacks the permission for: 403
         for n in range(1, issues + 1):
             self.add(self._generate(n).head())
 
@@ -353,18 +384,30 @@ class JiraSim:
                                 "items": items})
         self._searches.clear()
 
+    def comment(self, key: str, author: str, body: str, created: datetime | None = None) -> None:
+        """A comment by `author` (a person in USERS, or STEWARD), as if written in Jira's own UI."""
+        issue = self._materialize(key)
+        at = created or self.now()
+        issue.comments.append({"id": self._next_id(), "author": author, "body": body, "created": at})
+        issue.comments.sort(key=lambda c: c["created"])
+        issue.updated = max(issue.updated, at)
+        self._searches.clear()
+
     def steward_comments(self, key: str) -> list[str]:
         return [c["body"] for c in self.full(key).comments if c["author"] == STEWARD]
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
-        """What Steward changed, per issue: comparable between two simulators seeded alike (times left out)."""
+        """What Steward changed, per issue: comparable between two simulators seeded alike (times and the ids
+        of the runs that wrote left out)."""
         state = {}
         for key in self._order:
             issue = self.issues[key]
             if not issue.live:
                 continue
+            comments = [_RUN_ID.sub("", body) for body in self.steward_comments(key)]
+            properties = json.loads(_RUN_KEY.sub("", json.dumps(issue.properties, default=str)))
             state[key] = {"labels": sorted(issue.labels), "assignee": issue.assignee, "status": issue.status,
-                          "comments": self.steward_comments(key), "properties": issue.properties}
+                          "comments": comments, "properties": properties}
         return state
 
     def _next_id(self) -> str:
@@ -554,7 +597,10 @@ class JiraSim:
     _ROUTES = (
         ("search", re.compile(r"^search(/jql)?$")),
         ("bulkfetch", re.compile(r"^changelog/bulkfetch$")),
+        ("issue_bulk", re.compile(r"^issue/bulkfetch$")),
+        ("myself", re.compile(r"^myself$")),
         ("comment_read", re.compile(r"^issue/[^/]+/comment$")),
+        ("comment_delete", re.compile(r"^issue/[^/]+/comment/[^/]+$")),
         ("property", re.compile(r"^issue/[^/]+/properties/[^/]+$")),
         ("transitions", re.compile(r"^issue/[^/]+/transitions$")),
         ("issue", re.compile(r"^issue/[^/]+$")),
@@ -572,6 +618,8 @@ class JiraSim:
                     kind = "edit" if request.method == "PUT" else "issue_read"
                 elif kind == "transitions" and request.method == "POST":
                     kind = "transition"
+                elif kind == "property" and request.method == "GET":
+                    kind = "property_read"
                 return kind, version, rest
         return "other", version, rest
 
@@ -579,13 +627,17 @@ class JiraSim:
         return self._route(request)[0]
 
     def is_write(self, request: Request) -> bool:
-        return request.method in ("PUT", "POST") and self.kind(request) in ("edit", "property", "transition")
+        return request.method in ("PUT", "POST", "DELETE") and self.kind(request) in WRITE_KINDS
 
     def handle(self, request: Request) -> Response:
+        if self.received is not None:
+            self.received.append(request)
         if request.headers.get("authorization") != self.auth:
             return Response(401, b"Client must be authenticated to access this resource.",
                             {"Content-Type": "text/html;charset=UTF-8"})
         kind, version, rest = self._route(request)
+        if kind in self.forbidden:
+            return _errors(403, "You do not have the permission to do this.")
         if version == "3" and not self.cloud:
             return _errors(404, "null for uri: /rest/api/3")
         base = "http://" + request.headers.get("host", "127.0.0.1")
@@ -594,9 +646,12 @@ class JiraSim:
                 return self._search(request, version, rest, base)
             if kind == "bulkfetch" and self.cloud and request.method == "POST":
                 return self._bulkfetch(request, base)
+            if kind == "issue_bulk" and self.cloud and request.method == "POST":
+                return self._issue_bulkfetch(request, base)
+            if kind == "myself" and request.method == "GET":
+                return Response(200, self._myself(base, version))
             key = rest.split("/")[1]
-            if kind in ("edit", "issue_read", "comment_read", "property", "transitions", "transition") \
-                    and key not in self.issues:
+            if kind in ISSUE_KINDS and key not in self.issues:
                 return _errors(404, "Issue does not exist or you do not have permission to see it.")
             if kind == "issue_read":
                 params = _params(request)
@@ -608,8 +663,10 @@ class JiraSim:
                 return self._edit(key, request.json())
             if kind == "comment_read":
                 return self._comments(key, request, base, version)
-            if kind == "property":
+            if kind in ("property", "property_read"):
                 return self._property(key, rest.split("/")[3], request)
+            if kind == "comment_delete" and request.method == "DELETE":
+                return self._delete_comment(key, rest.split("/")[3])
             if kind == "transitions":
                 return self._transitions(key, base, version)
             if kind == "transition":
@@ -635,26 +692,36 @@ class JiraSim:
         jql = params.get("jql", "")
         if jql not in self._searches:
             query = Jql(jql, self.now())
-            self._searches[jql] = [k for k in self._order if query.matches(self.issues[k])]
+            unknown = [key for key in query.named_keys if key.upper() not in self.issues]
+            if unknown and not enhanced and params.get("validateQuery", "true").lower() != "false":
+                return _errors(400, f"An issue with key '{unknown[0]}' does not exist for field 'key'.")
+            keys = query.only_keys()
+            if keys is not None:  # `key in (...)` alone: looked up, as Jira's index does, not a scan of every issue
+                found = {key.upper() for key in keys} & self.issues.keys()
+                self._searches[jql] = sorted(found, key=lambda k: self.issues[k].n)  # the order issues were made
+            else:
+                self._searches[jql] = [k for k in self._order if query.matches(self.issues[k])]
         hits = self._searches[jql]
-        size = max(1, min(int(params.get("maxResults") or 50), self.page_cap))
+        fields = _field_set(params.get("fields", "id" if enhanced else "*navigable"))
+        keys_only = fields is not None and fields <= {"id", "key"}
+        cap = KEYS_PAGE_CAP[self.flavor] if keys_only else self.page_cap
+        size = max(1, min(int(params.get("maxResults") or 50), cap))
         if enhanced:
             token = params.get("nextPageToken")
             start = _decode_token(token) if token else 0
         else:
             start = int(params.get("startAt") or 0)
         keys = hits[start:start + size]
-        fields = _field_set(params.get("fields", "id" if enhanced else "*navigable"))
         expand = "changelog" in params.get("expand", "")
         # Data Center's classic search has no `properties` parameter (JRASERVER-62898): it is ignored there.
         properties = _csv(params.get("properties", "")) if enhanced else []
-        cap = CLOUD_CHANGELOG_CAP if self.cloud else None
-        issues = [self.render(k, base, version, fields, cap, expand, properties) for k in keys]
-        self.served += len(issues)
-        self.served_truncated += sum(1 for i in issues if len(i.get("changelog", {}).get("histories", ()))
-                                     < i.get("changelog", {}).get("total", 0))
-        self.served_comments_cut += sum(1 for k in keys if self.inline_comments is not None
-                                        and len(self.full(k).comments) > self.inline_comments)
+        if keys_only:  # ids only on Cloud ("`id` Returns only issue IDs"); Data Center always adds key and self
+            issues = [{"id": self.issues[k].id} if enhanced else
+                      {"id": self.issues[k].id, "self": f"{base}/rest/api/2/issue/{self.issues[k].id}", "key": k}
+                      for k in keys]
+            self.served_keys += len(issues)
+        else:
+            issues = self._served(keys, base, version, fields, expand, properties)
         if enhanced:
             body: dict[str, Any] = {"issues": issues, "isLast": start + size >= len(hits)}
             if not body["isLast"]:
@@ -662,6 +729,32 @@ class JiraSim:
             return Response(200, body)
         return Response(200, {"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(hits),
                               "issues": issues})
+
+    def _served(self, keys: list[str], base: str, version: str, fields: set[str] | None, expand: bool,
+                properties: list[str]) -> list[dict[str, Any]]:
+        """Whole issues as a search or a bulk read answers them, counted for the read floor."""
+        cap = CLOUD_CHANGELOG_CAP if self.cloud else None
+        issues = [self.render(k, base, version, fields, cap, expand, properties) for k in keys]
+        self.served += len(issues)
+        self.served_truncated += sum(1 for i in issues if len(i.get("changelog", {}).get("histories", ()))
+                                     < i.get("changelog", {}).get("total", 0))
+        self.served_comments_cut += sum(1 for k in keys if self.inline_comments is not None
+                                        and len(self.full(k).comments) > self.inline_comments)
+        return issues
+
+    def _issue_bulkfetch(self, request: Request, base: str) -> Response:
+        """Cloud's bulk issue read: up to 100 ids or keys; unknown ones are left out; ascending id order."""
+        body = request.json() or {}
+        wanted = body.get("issueIdsOrKeys")
+        if not isinstance(wanted, list) or not 1 <= len(wanted) <= 100:
+            return _errors(400, "You can request between 1 and 100 issues.")
+        by_id = {issue.id: key for key, issue in self.issues.items()}
+        keys = {str(k).upper() if str(k).upper() in self.issues else by_id.get(str(k)) for k in wanted} - {None}
+        keys = sorted(keys, key=lambda k: int(self.issues[k].id))
+        fields = _field_set(",".join(body.get("fields") or ["*navigable"]))
+        issues = self._served(keys, base, "3", fields, "changelog" in (body.get("expand") or []),
+                              list(body.get("properties") or []))
+        return Response(200, {"issues": issues, "issueErrors": []})
 
     def _bulkfetch(self, request: Request, base: str) -> Response:
         body = request.json() or {}
@@ -773,6 +866,24 @@ class JiraSim:
         issue.updated = now
         self._searches.clear()
         return Response(204)
+
+    def _delete_comment(self, key: str, comment_id: str) -> Response:
+        issue = self.full(key)
+        if not any(c["id"] == comment_id for c in issue.comments):
+            return _errors(404, f"Can not find a comment for the id: {comment_id}.")
+        issue = self._materialize(key)
+        issue.comments = [c for c in issue.comments if c["id"] != comment_id]
+        issue.updated = self.now()
+        self._searches.clear()
+        return Response(204)
+
+    def _myself(self, base: str, version: str) -> dict[str, Any]:
+        """The account behind the token, as `GET /myself` describes it."""
+        user = self._user(STEWARD, base, version) or {}
+        user["emailAddress"] = "steward@example.com"
+        if not self.cloud:
+            user["key"] = STEWARD_DC_KEY
+        return user
 
     def _user_from(self, value: Any) -> str | None:
         if not isinstance(value, dict):

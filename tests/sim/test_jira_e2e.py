@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
@@ -61,9 +62,28 @@ def assert_landed_once(sim: JiraSim, actions: list[dict[str, Any]]) -> None:
 
 
 def expected_reads(sim: JiraSim, planned_issues: int) -> tuple[int, int]:
-    """The floor: ceil(M/100) search pages; on Cloud one bulk changelog call per 1000 truncated issues."""
+    """The floor: ceil(M/100) reads of whole issues; on Cloud one bulk changelog call per 1000 truncated issues."""
     truncated = sum(1 for key in sim.issues if len(sim.full(key).histories) > 40) if sim.cloud else 0
     return math.ceil(planned_issues / 100), math.ceil(truncated / 1000)
+
+
+def issue_reads(received: list[Any]) -> dict[str, list[list[str]]]:
+    """The reads of whole issues the simulator received, by purpose (told by the fields asked for): the
+    sweep's, the re-checks before writing (comments and labels) and the reconciles after (comments); each
+    with the ids or keys it read. Searches for ids or keys only (the snapshot) are left out."""
+    reads: dict[str, list[list[str]]] = {"sweep": [], "recheck": [], "reconcile": []}
+    for request in received:
+        if request.path.endswith("/issue/bulkfetch"):
+            body = request.json()
+            fields, keys = body["fields"], body["issueIdsOrKeys"]
+        elif request.path.endswith("/search") and "key in (" in request.query["jql"][0]:
+            fields = request.query["fields"][0].split(",")
+            keys = re.findall(r'"([^"]+)"', request.query["jql"][0])
+        else:
+            continue
+        purpose = {("comment", "labels"): "recheck", ("comment",): "reconcile"}.get(tuple(fields), "sweep")
+        reads[purpose].append(keys)
+    return reads
 
 
 @pytest.mark.parametrize("flavor, inline_comments", [(CLOUD, None), (DATACENTER, None), (CLOUD, 5)])
@@ -73,10 +93,12 @@ def test_apply_writes_every_planned_action_exactly_once(flavor, inline_comments)
         plan = cli(server, flavor, "plan")
         assert server.requests("edit", "property", "transition") == 0  # plan writes nothing
         server.reset_counts()
-        cut_before = sim.served_comments_cut
+        sim.received = []
+        cut_before, served_before = sim.served_comments_cut, sim.served
         applied = cli(server, flavor)
         counts = Counter(server.counts)
-        cut = sim.served_comments_cut - cut_before
+        received, sim.received = sim.received, None
+        cut, served = sim.served_comments_cut - cut_before, sim.served - served_before
         again = cli(server, flavor)
     assert plan["actions"] and applied["actions"] == plan["actions"] and applied["deferred"] == []
     assert_landed_once(sim, applied["actions"])
@@ -84,12 +106,24 @@ def test_apply_writes_every_planned_action_exactly_once(flavor, inline_comments)
     assert counts["edit"] == len(acted_on)  # K acted-on issues, K writes: the marker rides in the same PUT
     assert counts["property"] == counts["transition"] == counts["other"] == 0
     pages, bulk = expected_reads(sim, applied["issues_seen"])
-    assert counts["search"] == pages and counts["bulkfetch"] == bulk
-    assert counts["issue_read"] == 0
+    reads = issue_reads(received)
+    assert len(reads["sweep"]) == pages and counts["bulkfetch"] == bulk
+    # each page that writes is read once more just before (re-check) and once after (reconcile), by key; the
+    # issues whose changelog was completed in bulk come as a page of their own. Plus the snapshot of ids or
+    # keys: ceil(M/5000) searches on Cloud, ceil(M/1000) on Data Center.
+    written = len(reads["recheck"])
+    assert written == len(reads["reconcile"]) and 1 <= written <= pages + (1 if bulk or not sim.cloud else 0)
+    assert {k for keys in reads["recheck"] for k in keys} == acted_on
+    assert sorted(k for keys in reads["reconcile"] for k in keys) == sorted(acted_on)
+    if flavor == CLOUD:
+        assert counts["search"] == 1 and counts["issue_bulk"] == pages + 2 * written
+    else:
+        assert counts["search"] == 1 + pages + 2 * written
+    assert counts["issue_read"] == 0 and counts["myself"] == 1
     # a comment list cut short inline costs one comment page for that issue, never one for every issue
     # (pages of 100 comments: the few issues with more than 100 take two)
     assert cut <= counts["comment_read"] <= 2 * cut
-    assert inline_comments is None or 0 < cut < applied["issues_seen"] / 3
+    assert inline_comments is None or 0 < cut < served / 3
     assert again["actions"] == [] and again["deferred"] == []  # state lives in Jira: nothing twice
     for key in acted_on:
         markers = sim.issues[key].properties["steward.markers"]["markers"]

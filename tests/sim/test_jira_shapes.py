@@ -132,3 +132,15 @@ def test_data_center_classic_search_and_issue(dc):
     assert not_in_vendor(page, search, {"issues": [one] + categories}) == []
     assert {"startAt", "maxResults", "total", "issues"} <= set(page)
     assert "fieldId" not in json.dumps(page)  # Server/DC changelog items carry no fieldId
+
+
+def test_cloud_bulk_issue_read_and_myself(cloud):
+    page = call(cloud, "POST", "/rest/api/3/issue/bulkfetch",
+                {"issueIdsOrKeys": ["OPS-1", "10002"], "fields": ["summary", "labels", "comment"],
+                 "properties": ["steward.markers"]})
+    vendor = fixture("openapi_issue-bulkfetch-POST.response_200.json")
+    assert not_in_vendor({**page, "issues": []}, vendor) == []
+    assert [i["key"] for i in page["issues"]] == ["OPS-1", "OPS-2"]  # ascending id, ids and keys alike
+    me = call(cloud, "GET", "/rest/api/3/myself")
+    assert not_in_vendor(me, fixture("openapi_myself-GET.response_200.json")) == []
+    assert me["accountId"] and "name" not in me  # Cloud users have no name in the API
