@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from .fields import ALWAYS as HIERARCHY_ALWAYS
+from .fields import HIERARCHY
 from .hookspecs import hookimpl
 from .model import HISTORY_FIELDS, Change, Comment, Issue
 from .records import accountable
@@ -263,6 +265,9 @@ def register_facts(register):
     for name, fact_type, description, compute in _BUILTINS:
         register(FactSpec(name=name, type=fact_type, description=description, compute=compute,
                           person=name in PERSON_FACTS, always=name in ALWAYS_PRESENT, days=name in DAY_FACTS))
+    for name, fact_type, description, compute in HIERARCHY:
+        register(FactSpec(name=name, type=fact_type, description=description, compute=compute,
+                          always=name in HIERARCHY_ALWAYS))
     register(FactSpec(name="days_with_label", type="number", parameter="label", compute=days_with_label, days=True,
                       description="`days_with_label(LABEL)`: days since LABEL was last put on the issue; "
                                   "missing when the issue does not carry it."))

@@ -10,7 +10,8 @@ from .mentions import readable
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 HISTORY_FIELDS = ("priority", "assignee", "labels", "status", "due")
-TRACKER_ACTIONS = ("comment", "add_labels", "remove_labels", "assign", "transition")
+TRACKER_ACTIONS = ("comment", "add_labels", "remove_labels", "assign", "transition", "set_field")
+FIELD_KINDS = ("date", "user", "number", "text", "select", "multiselect")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,25 @@ class Marker:
     run: str | None = None
 
 
+@dataclass(frozen=True)
+class Related:
+    """Another issue this one is tied to (its parent, a child, a blocker), as the tracker sent it with this one."""
+
+    key: str
+    status_category: str | None = None
+    assignee: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """A tracker field a rule file maps by name (`fields:`): its kind, and its value in plain Python
+    (a datetime for a date, an id for a user, a list for a multi-select; None when the issue has none)."""
+
+    kind: str
+    value: Any
+    display: str | None = None  # a user's display name
+
+
 @dataclass
 class Issue:
     key: str
@@ -80,6 +100,13 @@ class Issue:
     markers: list[Marker] = field(default_factory=list)  # steps already taken (core/ledger.py)
     unfinished: list[Marker] = field(default_factory=list)  # steps whose comment landed, changes did not
     people: dict[str, str] = field(default_factory=dict)  # display names by the ids `assignee` etc. hold
+    components: list[str] = field(default_factory=list)
+    milestone: str | None = None
+    parent: Related | None = None
+    children: list[Related] = field(default_factory=list)
+    blocked_by: list[Related] = field(default_factory=list)  # issues this one waits for
+    blocks: list[Related] = field(default_factory=list)  # issues that wait for this one
+    fields: dict[str, FieldValue] = field(default_factory=dict)  # the rule files' mapped fields, by their names
     extra: dict[str, Any] = field(default_factory=dict)
 
 

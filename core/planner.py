@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from .calendar import Calendar
 from .conditions import holds
 from .markers import latest_by_rule, own_actions
 from .model import Action, Finding, Issue, Marker, Step
@@ -12,10 +15,11 @@ from .rules import LadderStep, Rule
 from .templates import render
 
 _RENDERED = ("comment", "assign", "transition")
+RELATIVE_DATE = re.compile(r"^([+-]\d+)\s*(working\s+)?days?$", re.IGNORECASE)
 
 
-def _render_action(issue: Issue, rule: Rule, level: int, kind: str, value: Any,
-                   facts: dict[str, Any]) -> Action | None:
+def _render_action(issue: Issue, rule: Rule, level: int, kind: str, value: Any, facts: dict[str, Any],
+                   now: datetime | None = None) -> Action | None:
     """The action as it would change the issue now, or None when it would change nothing."""
     if kind in _RENDERED or isinstance(value, str):
         value = render(value, facts, issue.people)
@@ -29,13 +33,41 @@ def _render_action(issue: Issue, rule: Rule, level: int, kind: str, value: Any,
         return None
     elif kind == "transition" and value == issue.status:
         return None
+    elif kind == "set_field":
+        value = {"field": value["field"], "value": _field_value(value["value"], rule, now)}
+        if value["value"] == _current(issue, value["field"]):
+            return None
     if value in ([], ""):
         return None
     return Action(issue=issue.key, rule=rule.id, level=level, type=kind, value=value)
 
 
-def _step(issue: Issue, rule: Rule, ladder_step: LadderStep, facts: dict[str, Any]) -> Step:
-    actions = [_render_action(issue, rule, ladder_step.level, kind, value, facts)
+def _field_value(value: Any, rule: Rule, now: datetime | None) -> Any:
+    """A set_field value as written: "+14 days" (or "+10 working days") becomes the date it means."""
+    match = RELATIVE_DATE.match(value.strip()) if isinstance(value, str) and now is not None else None
+    if match is None:
+        return value
+    days = int(match[1])
+    if match[2] or rule.calendar is not None:
+        calendar = rule.calendar or Calendar(frozenset(range(5)), ZoneInfo("UTC"), frozenset())
+        if days >= 0:
+            return calendar.local_date(calendar.add(now, days)).isoformat()
+    return (now + timedelta(days=days)).date().isoformat()
+
+
+def _current(issue: Issue, field: str) -> Any:
+    if field == "due":
+        return issue.due.date().isoformat() if issue.due else None
+    if field == "priority":
+        return issue.priority
+    found = issue.fields.get(field)
+    value = found.value if found else None
+    return value.date().isoformat() if isinstance(value, datetime) else value
+
+
+def _step(issue: Issue, rule: Rule, ladder_step: LadderStep, facts: dict[str, Any],
+          now: datetime | None = None) -> Step:
+    actions = [_render_action(issue, rule, ladder_step.level, kind, value, facts, now)
                for kind, value in ladder_step.actions]
     return Step(issue=issue.key, rule=rule.id, level=ladder_step.level, severity=rule.severity,
                 actions=[a for a in actions if a is not None])
@@ -94,7 +126,7 @@ def plan_issue(issue: Issue, facts: dict[str, Any], firing: list[Rule], known: d
     for rule in firing:
         ladder_step, due = next_step_due(rule, issue)
         if ladder_step is not None and (due is None or now >= due):
-            steps.append(_step(issue, rule, ladder_step, facts))
+            steps.append(_step(issue, rule, ladder_step, facts, now))
 
     # A rule whose `when` stopped holding ends its ladder and takes back the labels its steps added, unless
     # a rule that still holds has added the same label. A rule that is merely exempt now keeps them: its

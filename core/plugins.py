@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -18,6 +19,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import UsageError
+from .fields import FieldMapping, field_fact
 from .registry import ActionSpec, FactSpec, split_fact_name
 from .tracker import Tracker, TrackerFactory
 
@@ -87,10 +89,14 @@ def actions() -> dict[str, ActionSpec]:
     return found
 
 
-def fact(name: str) -> tuple[FactSpec, str | None] | None:
-    """The fact a rule names, with its argument (`days_with_label(blocked)`), or None when there is none."""
+def fact(name: str, fields: Mapping[str, FieldMapping] | None = None) -> tuple[FactSpec, str | None] | None:
+    """The fact a rule names, with its argument (`days_with_label(blocked)`), or None when there is none.
+    `fields`: the rule files' mapped tracker fields, whose facts are named after them."""
     base, argument = split_fact_name(name)
     spec = facts().get(base)
+    if spec is None and fields and argument is None:
+        mapped = field_fact(base, fields)
+        return (mapped, None) if mapped else None
     if spec is None or (argument is None) != (spec.parameter is None):
         return None
     return spec, argument

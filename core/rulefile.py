@@ -15,7 +15,9 @@ from . import patterns, plugins
 from .calendar import Calendar, CalendarError, parse_calendar
 from .conditions import OPERATORS_BY_TYPE, AllOf, AnyOf, Condition, Not, Test, compiled_pattern
 from .facts import DEFAULT_SETTINGS
+from .fields import FieldMapping, mappings, parse_mapping
 from .model import TRACKER_ACTIONS
+from .planner import RELATIVE_DATE
 from .registry import in_calendar, split_fact_name
 from .rules import LadderStep, Rule, RuleSet, guaranteed_present
 from .ruleschema import check_schema
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 PACKS_DIR = Path(__file__).resolve().parent.parent / "rules"
 PACK_PREFIX = "pack:"
 TEMPLATED_ACTIONS = ("comment", "assign", "transition")
+SETTABLE = ("due", "priority")  # what set_field may set besides the mapped fields
 
 
 
@@ -49,8 +52,8 @@ def _suggest(name: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _fact_type(name: str) -> str | None:
-    found = plugins.fact(name)
+def _fact_type(name: str, fields: dict[str, FieldMapping] | None = None) -> str | None:
+    found = plugins.fact(name, fields)
     return found[0].type if found else None
 
 
@@ -135,7 +138,7 @@ class _RuleBuilder:
         return ok
 
     def test(self, fact: str, spec: Any, path: Path_) -> Condition | None:
-        fact_type = _fact_type(fact)
+        fact_type = _fact_type(fact, mappings(self.file_settings))
         if fact_type is None:
             self.fail(path, f"unknown fact {fact!r}{_suggest_fact(fact)}")
             return None
@@ -191,6 +194,14 @@ class _RuleBuilder:
             if problem:
                 self.fail(path, problem)
                 return None
+        if kind == "set_field" and isinstance(value, dict):
+            target = str(value.get("field"))
+            if target not in SETTABLE and target not in mappings(self.file_settings):
+                self.fail(path, f"set_field cannot set {target!r}: set due, priority, or a field mapped under "
+                                f"`fields:` ({', '.join(sorted(mappings(self.file_settings))) or 'none mapped'})")
+            if isinstance(value.get("value"), str) and RELATIVE_DATE.match(value["value"].strip()) is None \
+                    and value["value"].strip().startswith(("+", "-")):
+                self.fail(path, f"set_field value {value['value']!r}: a relative date reads like \"+14 days\"")
         if kind in ("add_labels", "remove_labels"):
             for label in value if isinstance(value, list) else []:
                 if label.strip() in (".", "..") or label != label.strip() or not label.strip():
@@ -207,7 +218,7 @@ class _RuleBuilder:
                 self.fail(path, f"template placeholder {placeholder} is not a fact name; "
                                 "templates may only contain {{ fact_name }}")
             for name in names:
-                if _fact_type(name) is None:
+                if _fact_type(name, mappings(self.file_settings)) is None:
                     self.fail(path, f"template references unknown fact {name!r}{_suggest_fact(name)}")
         return kind, value
 
@@ -217,13 +228,13 @@ class _RuleBuilder:
         an action Steward runs itself (a string value, or the string fields of a mapping such as notify's)."""
         if isinstance(value, str) and (kind in TEMPLATED_ACTIONS or steward_action):
             return [value]
-        if isinstance(value, dict) and steward_action:
+        if isinstance(value, dict) and (steward_action or kind == "set_field"):
             return [item for item in value.values() if isinstance(item, str)]
         return []
 
     def check_placeholders(self, found: list[Placeholder], path: Path_) -> None:
         for placeholder in found:
-            spec = plugins.fact(placeholder.name)
+            spec = plugins.fact(placeholder.name, mappings(self.file_settings))
             if spec is None:
                 continue  # reported as an unknown fact
             if placeholder.mention and not spec[0].person:
@@ -252,6 +263,8 @@ class _RuleBuilder:
 
     def build(self) -> Rule | None:
         when = self.condition(self.raw["when"], self.path + ("when",))
+        if when is not None and "scope" in self.raw:
+            when = AllOf((self.scope(self.raw["scope"], self.path + ("scope",)), when))
         exempt = self.condition(self.raw["exempt"], self.path + ("exempt",)) if "exempt" in self.raw else None
         self.guaranteed = guaranteed_present(when) if when is not None else set()
         steps = self.ladder()
@@ -267,6 +280,19 @@ class _RuleBuilder:
             file=self.source.file, line=self.source.line(self.path), calendar=calendar,
         )
         return counted_in_own_calendar(rule) if "calendar" in self.raw else rule
+
+    def scope(self, raw: dict[str, Any], path: Path_) -> Condition:
+        """Where the rule applies, as tests on the issue's facts (any of each list, all lists)."""
+        line = self.source.line(path)
+        tests: list[Condition] = []
+        projects = list(raw.get("projects", [])) + list(raw.get("repositories", []))
+        if projects:
+            tests.append(Test("project", "in", projects, line))
+        if raw.get("components"):
+            tests.append(Test("components", "contains_any", list(raw["components"]), line))
+        if raw.get("labels"):
+            tests.append(Test("labels", "contains_any", list(raw["labels"]), line))
+        return tests[0] if len(tests) == 1 else AllOf(tuple(tests))
 
     def own_calendar(self) -> Calendar | None:
         try:
@@ -365,9 +391,12 @@ def load(specs: list[str]) -> RuleSet:
             sources.append(source)
 
     settings = dict(DEFAULT_SETTINGS)
+    settings["fields"] = {}
     overrides: dict[str, tuple[Source, dict[str, Any]]] = {}
     for source in sources:
         settings.update(source.data.get("settings", {}))
+        for name, raw in source.data.get("fields", {}).items():
+            settings["fields"][name] = parse_mapping(name, raw)
         for rule_id, override in source.data.get("overrides", {}).items():
             overrides[rule_id] = (source, override)
         if "calendar" in source.data.get("settings", {}):

@@ -12,6 +12,7 @@ from . import patterns, plugins
 from .conditions import facts_in, normalize, tests_in
 from .engine import DEFAULT_ENGINE, Engine
 from .errors import TrackerError
+from .fields import mappings
 from .markers import own_actions, step_marker
 from .mentions import format_mentions
 from .model import SEVERITIES, Action, Finding, Issue, Plan, Step
@@ -51,8 +52,9 @@ def derive_facts(issue: Issue, ctx: FactContext, names: Collection[str] | None =
     if names is None:
         names = [name for name, spec in plugins.facts().items() if spec.parameter is None]
     facts = {}
+    mapped = mappings(ctx.settings)
     for name in names:
-        found = plugins.fact(name)
+        found = plugins.fact(name, mapped)
         if found is None:
             raise KeyError(f"unknown fact {name!r}")
         spec, argument = found
@@ -244,6 +246,7 @@ class Runner:
         try:
             # An observer (the governance report) counts every issue and reads fields no rule may test,
             # so a run with one reads everything, as if no adapter could narrow.
+            self.tracker.map_fields(mappings(self.rules.settings))
             if self.observer is None:
                 self.tracker.narrow(self.rules.rules)
             for page in self.tracker.fetch(self.options.query, self.options.since):

@@ -7,15 +7,19 @@ comments and markers are Steward's own.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .errors import TrackerError, UsageError
+from .fields import FieldMapping
 from .ledger import Identity
 from .model import Issue, Marker, Step
 from .rules import Rule
+
+log = logging.getLogger("steward.tracker")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,14 @@ class Tracker:
         """How a comment mentions a person so that the tracker notifies them (`person` is the id the issue's
         facts hold, `name` its display name). Default: `@person`, as GitHub and the files board write it."""
         return f"@{person}"
+
+    def map_fields(self, fields: dict[str, FieldMapping]) -> None:
+        """Called once before `fetch` with the rule files' mapped fields (`fields:`), by their names: the
+        adapter reads each into `Issue.fields`, and raises TrackerError naming a field it cannot find or whose
+        type does not fit. Default: a tracker without fields of its own maps none (their facts are missing)."""
+        if fields:
+            log.warning("the %s tracker has no fields to map: %s stay missing", self.name or "this",
+                        ", ".join(sorted(fields)))
 
     def narrow(self, rules: list[Rule]) -> None:
         """Called once before `fetch` with the rules of the run: an adapter may read only the fields they

@@ -12,14 +12,16 @@ import json
 import logging
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from steward.core.errors import TrackerError
+from steward.core.fields import FieldMapping
 from steward.core.ledger import Identity, settle
 from steward.core.markers import marker_to_json, markers_from_json, step_marker, with_marker
-from steward.core.model import Change, Comment, Issue, Marker, Step
+from steward.core.model import Change, Comment, FieldValue, Issue, Marker, Related, Step
 from steward.core.timeutil import format_time, tracker_time
 from steward.core.tracker import DigestRecord, Tracker
 
@@ -72,9 +74,62 @@ def _changes(raw: Any, key: str) -> list[Change]:
     return changes
 
 
+@dataclass
+class BoardContext:
+    """What converting one board issue needs from the rest of the board and the run."""
+
+    name: str
+    identity: Identity | None = None
+    people: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, FieldMapping] = field(default_factory=dict)
+    index: dict[str, Related] = field(default_factory=dict)  # every issue, for parents, children and blockers
+    children: dict[str, list[str]] = field(default_factory=dict)  # parent key -> child keys
+    blocks: dict[str, list[str]] = field(default_factory=dict)  # blocker key -> keys it blocks
+
+    @classmethod
+    def of(cls, board: dict[str, Any], name: str, identity: Identity | None,
+           fields: dict[str, FieldMapping]) -> BoardContext:
+        """Each issue's status and owner by key, each parent's children, each blocker's blocked issues: links
+        resolve within the board."""
+        context = cls(name, identity, _people(board.get("people")), fields)
+        for raw in board["issues"]:
+            if not isinstance(raw, dict) or raw.get("key") in (None, ""):
+                continue
+            key = str(raw["key"])
+            context.index[key] = Related(key, _text(raw.get("status_category")), _text(raw.get("assignee")))
+            if raw.get("parent") not in (None, ""):
+                context.children.setdefault(str(raw["parent"]), []).append(key)
+            for blocker in raw.get("blocked_by") if isinstance(raw.get("blocked_by"), list) else []:
+                context.blocks.setdefault(str(blocker), []).append(key)
+        return context
+
+
+def _related(keys: Any, index: dict[str, Related]) -> list[Related]:
+    keys = keys if isinstance(keys, list) else [keys] if keys else []
+    return [index.get(str(k), Related(str(k))) for k in keys if k not in (None, "")]
+
+
+def _field(raw: dict[str, Any], mapping: FieldMapping, people: dict[str, str], key: str) -> FieldValue | None:
+    value = raw.get(mapping.on("files") or mapping.name)
+    if value in (None, "", []):
+        return None
+    if mapping.kind == "date":
+        return FieldValue("date", tracker_time(value, mapping.name, key))
+    if mapping.kind == "number":
+        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        return FieldValue("number", number)
+    if mapping.kind == "multiselect":
+        return FieldValue("multiselect", [str(v) for v in value] if isinstance(value, list) else [str(value)])
+    if mapping.kind == "user":
+        return FieldValue("user", str(value), people.get(str(value)))
+    return FieldValue(mapping.kind, str(value))
+
+
 def issue_from_board(raw: dict[str, Any], board_name: str, identity: Identity | None = None,
-                     people: dict[str, str] | None = None) -> Issue:
+                     people: dict[str, str] | None = None, board: BoardContext | None = None) -> Issue:
     key = str(raw["key"])
+    board = board or BoardContext(board_name, identity, people or {})
+    mapped = {name: _field(raw, mapping, board.people, key) for name, mapping in board.fields.items()}
     issue = Issue(
         key=key,
         url=_text(raw.get("url")),
@@ -94,10 +149,17 @@ def issue_from_board(raw: dict[str, Any], board_name: str, identity: Identity | 
         due=tracker_time(raw.get("due"), "due date", key),
         comments=_comments(raw.get("comments"), key),
         changes=_changes(raw.get("changes"), key),
-        people=people or {},
+        people=board.people,
+        components=_labels(raw.get("components")),
+        milestone=_text(raw.get("milestone")),
+        parent=next(iter(_related(raw.get("parent"), board.index)), None),
+        children=_related(board.children.get(key, []), board.index),
+        blocked_by=_related(raw.get("blocked_by"), board.index),
+        blocks=_related(board.blocks.get(key, []), board.index),
+        fields={name: value for name, value in mapped.items() if value is not None},
         extra={k: v for k, v in raw.items() if k not in _MODEL_FIELDS},
     )
-    return settle(issue, identity, stored=markers_from_json(raw.get("markers"), key))
+    return settle(issue, board.identity, stored=markers_from_json(raw.get("markers"), key))
 
 
 DIGEST_FIELD = "steward_digest"  # on a board issue: Steward's digest of one review period
@@ -117,7 +179,8 @@ def _people(raw: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
 
 
-_MODEL_FIELDS = {"key", "url", "project", "title", "body", "type", "status", "status_category", "priority",
+_MODEL_FIELDS = {"components", "milestone", "parent", "blocked_by",
+                 "key", "url", "project", "title", "body", "type", "status", "status_category", "priority",
                  "labels", "assignee", "reporter", "created", "updated", "due", "comments", "changes",
                  "markers"}
 
@@ -135,6 +198,11 @@ class FilesTracker(Tracker):
         self._by_key: dict[str, dict[str, Any]] = {}
         self._dirty = False
         self._lock: BoardLock | None = None
+        self._fields: dict[str, FieldMapping] = {}
+
+    def map_fields(self, fields: dict[str, FieldMapping]) -> None:
+        """A mapped field is the board issue's key of the mapping's `files` name (else the field's own name)."""
+        self._fields = dict(fields)
 
     def identity(self) -> Identity:
         return Identity.of(self.author)
@@ -161,8 +229,7 @@ class FilesTracker(Tracker):
         except BaseException:
             self._lock.release()
             raise
-        identity = self.identity()
-        people = _people(self._board.get("people"))
+        context = BoardContext.of(self._board, self.path.name, self.identity(), self._fields)
         page: list[Issue] = []
         for index, raw in enumerate(self._board["issues"]):
             if not isinstance(raw, dict) or raw.get("key") in (None, ""):
@@ -170,7 +237,7 @@ class FilesTracker(Tracker):
                 continue
             if _digest_record(raw, self.author) is not None:
                 continue  # Steward's own digest of a review period: not work to govern
-            issue = issue_from_board(raw, self.path.name, identity, people)
+            issue = issue_from_board(raw, self.path.name, board=context)
             if issue.key in self._by_key:
                 log.warning("%s: skipping a second issue with key %s", self.path, issue.key)
                 continue
@@ -188,7 +255,8 @@ class FilesTracker(Tracker):
         board = self._load()
         for raw in board["issues"]:
             if isinstance(raw, dict) and str(raw.get("key")) == key:
-                return issue_from_board(raw, self.path.name, self.identity(), _people(board.get("people")))
+                context = BoardContext.of(board, self.path.name, self.identity(), self._fields)
+                return issue_from_board(raw, self.path.name, board=context)
         return None
 
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
@@ -234,14 +302,20 @@ class FilesTracker(Tracker):
             raw["labels"] = [label for label in raw.get("labels", []) if label not in value]
             history = [("labels", label, None) for label in removed]
         elif kind in ("assign", "transition"):
-            field = "assignee" if kind == "assign" else "status"
-            history = [(field, _text(raw.get(field)), value)]
-            raw[field] = value
+            name = "assignee" if kind == "assign" else "status"
+            history = [(name, _text(raw.get(name)), value)]
+            raw[name] = value
+        elif kind == "set_field":
+            name = value["field"]
+            mapping = self._fields.get(name)
+            key = (mapping.on("files") or name) if mapping else name
+            history = [(name, _text(raw.get(key)), _text(value["value"]))]
+            raw[key] = value["value"]
         else:
             return
-        for field, before, after in history:
+        for name, before, after in history:
             raw.setdefault("changes", []).append(
-                {"field": field, "from": before, "to": after, "author": self.author, "at": format_time(now)})
+                {"field": name, "from": before, "to": after, "author": self.author, "at": format_time(now)})
         raw["updated"] = format_time(now)
 
     def find_digest(self, period: str) -> DigestRecord | None:
