@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from .core import channels, engine, explanation, plugins, report, ruledocs, rule
 from .core.crash import redact, write_report
 from .core.digest import PERIODS, DigestCollector, default_title, digest_markdown, period_of
 from .core.errors import (
+    EXIT_BROKEN_PIPE,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_PARTIAL,
@@ -68,6 +70,9 @@ class StewardGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:  # `steward plan | head`: the reader has had enough; not Steward's failure
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except Exception as error:  # a bug in Steward: one line here, the traceback in a report file
             path = write_report(error, sys.argv[1:])
             where = f"; details in {path}" if path else ""

@@ -73,19 +73,32 @@ class DigestCollector:
         def line(detail: str) -> Line:
             return Line(issue.key, issue.url, one_line(issue.title, 70), issue.assignee, owner, detail)
 
+        overdue_listed = waiting_listed = False
         for item in found:
-            overdue = item.facts.get("days_overdue")
+            # A review date that passed (mapped field or due date) is the governance meaning of "overdue";
+            # one line per issue even when two rules read the same date.
+            overdue = _first_number(item.facts, "days_past_review", "days_overdue")
             waiting = item.facts.get("days_escalated_without_follow_up")
-            if isinstance(overdue, (int, float)) and overdue > 0:
+            if not overdue_listed and overdue is not None and overdue > 0:
                 self.overdue.append(line(f"{overdue:g} days overdue ({item.rule})"))
-            if isinstance(waiting, (int, float)):
+                overdue_listed = True
+            if not waiting_listed and isinstance(waiting, (int, float)):
                 self.waiting.append(line(f"escalated {waiting:g} days ago, no follow-up"))
+                waiting_listed = True
         for marker in dedupe(issue.markers):
             if self.period_start <= marker.at <= self.now:
                 self.steps_taken[marker.rule] += 1
         if any(c.field == "status" and self.period_start <= c.at <= self.now for c in issue.changes) \
                 and issue.status_category == "done":
             self.closed += 1
+
+
+def _first_number(facts: dict[str, Any], *names: str) -> float | None:
+    for name in names:
+        value = facts.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+    return None
 
 
 def _mention(owner_id: str | None, owner: str | None) -> str:

@@ -14,6 +14,7 @@ EXIT_USAGE = 2  # nothing was written: bad usage or rule file, or a tracker that
 EXIT_PARTIAL = 3  # some steps were written and some failed or were refused, or the run stopped after writes
 EXIT_INTERNAL = 4  # a bug in Steward: one line on the terminal, the traceback in a crash report
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
+EXIT_BROKEN_PIPE = 141  # the reader of the output went away (`steward plan | head`), as shells report it
 
 
 class StewardError(Exception):

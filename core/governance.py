@@ -50,6 +50,35 @@ def last_metric_value(issue: Issue, ctx: FactContext) -> float | None:
     return values[-1] if values else None
 
 
+REVIEW_FIELD = "next_review"  # the mapped field (`fields: next_review: ...`) that holds the next review date
+
+
+def _review_date(issue: Issue) -> datetime | None:
+    """The next review date: the mapped `next_review` field where the rule files map one, else the due date."""
+    mapped = issue.fields.get(REVIEW_FIELD)
+    if mapped is not None and isinstance(mapped.value, datetime):
+        return mapped.value
+    return issue.due
+
+
+def has_review_date(issue: Issue, ctx: FactContext) -> bool:
+    return _review_date(issue) is not None
+
+
+def days_until_review(issue: Issue, ctx: FactContext) -> int | None:
+    when = _review_date(issue)
+    if when is None:
+        return None
+    if ctx.calendar is not None:
+        return ctx.calendar.until(ctx.calendar.local_date(when), ctx.calendar.local_date(ctx.now))
+    return (when.date() - ctx.now.date()).days
+
+
+def days_past_review(issue: Issue, ctx: FactContext) -> int | None:
+    until = days_until_review(issue, ctx)
+    return -until if until is not None and until < 0 else None
+
+
 def _moment(value: str | None) -> datetime | None:
     try:
         return parse_time(value) if value else None
@@ -112,6 +141,12 @@ def altitude(issue: Issue, ctx: FactContext) -> str | None:
 
 
 _FACTS = (
+    ("has_review_date", "boolean", "Whether a next review date is set: the mapped `next_review` field, else the "
+     "due date.", has_review_date, False),
+    ("days_until_review", "number", "Days until the next review date (negative when past); missing without one.",
+     days_until_review, True),
+    ("days_past_review", "number", "Days since the next review date passed; missing when not yet due or unset.",
+     days_past_review, True),
     ("days_since_review", "number", "Days since the last review record (`Review: keep …`) by the owner, the "
      "reporter or a lead; missing when none.", days_since_review, True),
     ("last_review_outcome", "string", "keep, renew, retire or escalate: the last review record's outcome.",
@@ -135,7 +170,7 @@ _FACTS = (
     ("altitude", "string", "strategic, operational or tactical: from a label of that name, else the type.",
      altitude, False),
 )
-_ALWAYS = frozenset({"reviews", "demo_count", "due_postponements", "priority_flips", "reopen_count",
+_ALWAYS = frozenset({"has_review_date", "reviews", "demo_count", "due_postponements", "priority_flips", "reopen_count",
                      "status_regressions", "exemption_valid"})
 
 

@@ -23,10 +23,14 @@ from typing import Any
 from .model import Comment, Issue
 
 OUTCOMES = ("keep", "renew", "retire", "escalate")
-_REVIEW = re.compile(r"^\s*\**review\**\s*[:\-–—]\s*(?P<outcome>[a-z]+)\b(?P<rest>.*)$", re.IGNORECASE | re.MULTILINE)
-_DEMO = re.compile(r"^\s*\**demo\**\s*[:\-–—]\s*(?P<rest>.+)$", re.IGNORECASE | re.MULTILINE)
-_EXEMPT = re.compile(r"^\s*\**exempt(?:ed)?\s+until\**\s*(?P<date>\d{4}-\d{2}-\d{2})\s*[:\-–—]?\s*(?P<reason>.*)$",
+# "Review: keep", "**Review:** Keep.", "review - renew": a word, a separator, emphasis allowed around both.
+_LEAD = r"^[ \t*_]*"
+_SEPARATOR = r"[ \t*_]*[:\-–—][ \t*_]*"
+_REVIEW = re.compile(_LEAD + r"review" + _SEPARATOR + r"(?P<outcome>[a-z]+)\b(?P<rest>.*)$",
                      re.IGNORECASE | re.MULTILINE)
+_DEMO = re.compile(_LEAD + r"demo" + _SEPARATOR + r"(?P<rest>.+)$", re.IGNORECASE | re.MULTILINE)
+_EXEMPT = re.compile(_LEAD + r"exempt(?:ed)?[ \t]+until[ \t*_]*(?P<date>\d{4}-\d{2}-\d{2})[ \t*_]*[:\-–—]?[ \t]*"
+                     r"(?P<reason>.*)$", re.IGNORECASE | re.MULTILINE)
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 _NUMBER = re.compile(r"(?<![\w.])(-?\d+(?:[.,]\d+)?)")
 

@@ -55,7 +55,7 @@ def test_the_rule_docs_show_current_explain_output_for_every_default_rule(rule, 
 
 def test_rules_list_and_show():
     listing = steward("rules", "list").stdout.splitlines()
-    assert len(listing) == 9
+    assert len(listing) == 17
     assert listing[0].split() == ["unowned-exception", "high", "Exception", "without", "an", "owner"]
     shown = steward("rules", "show", "blocked-without-escalation").stdout
     assert "rationale: A blocker that waits quietly" in shown

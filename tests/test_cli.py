@@ -10,7 +10,7 @@ def test_plan_text_lists_rule_issue_why_and_actions(tmp_path):
     result = steward("plan", "--tracker", f"files:{board}", "--now", DEMO_NOW)
     assert result.exit_code == 0
     out = result.stdout
-    assert out.startswith("Steward plan at 2026-11-20T09:00:00Z: 43 issues, 11 findings, 11 steps planned, 0 deferred")
+    assert out.startswith("Steward plan at 2026-11-20T09:00:00Z: 53 issues, 20 findings, 20 steps planned, 0 deferred")
     assert "OPS-101  unowned-exception  [high]  Exception without an owner" in out
     assert "why: type = exception, labels = [exception, operational], assignee = (missing), days_unassigned = 20" in out
     assert 'will: step 1: comment "This exception has had no owner for 20 days.' in out
@@ -84,7 +84,7 @@ def test_schema_prints_the_published_json_schema():
 def test_check_accepts_the_bundled_pack():
     result = steward("check", str(ROOT / "rules"))
     assert result.exit_code == 0
-    assert result.stdout.strip() == "ok: 9 rules in 1 file(s)"
+    assert result.stdout.strip() == "ok: 17 rules in 1 file(s)"
 
 
 def test_overrides_change_a_threshold_without_copying_the_rule(tmp_path):

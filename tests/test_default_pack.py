@@ -11,6 +11,9 @@ RULE_IDS = {
     "unowned-exception", "decision-without-review-date", "review-date-passed",
     "priority-change-without-rationale", "blocked-without-escalation", "escalation-without-follow-up",
     "temporary-approval-expired", "initiative-without-success-metric", "unclassified-work",
+    "review-not-recorded", "review-date-slipping", "priority-churn", "initiative-without-demo",
+    "exemption-without-record", "exemption-expired", "initiative-done-with-open-children",
+    "exception-children-without-owner",
 }
 CASES = load_cases([str(ROOT / "rules")])
 

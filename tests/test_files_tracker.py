@@ -18,7 +18,7 @@ def _steps(plan):
 def test_apply_twice_writes_nothing_the_second_time(tmp_path):
     board = copy_board(tmp_path)
     first = run_json("apply", board)
-    assert len(_steps(first)) == 11
+    assert len(_steps(first)) == 20
     after_first = board.read_bytes()
 
     second = run_json("apply", board)
@@ -73,7 +73,7 @@ def test_max_actions_defers_the_rest_and_a_later_run_finishes_them(tmp_path):
     first = run_json("apply", board, "--max-actions", "4")
     assert len(_steps(first)) == 4
     deferred = sorted({(a["issue"], a["rule"], a["level"]) for a in first["deferred"]})
-    assert len(deferred) == 7
+    assert len(deferred) == 16
     severities = {f["rule"]: f["severity"] for f in first["findings"]}
     assert severities[_steps(first)[0][1]] in ("critical", "high")
 

@@ -62,8 +62,8 @@ def test_demo_board_headline_numbers_match_an_independent_count(tmp_path):
     board = copy_board(tmp_path)
     expected = _expected_demo_numbers(board, NOW)
     # The demo board's story, pinned, so a change to the board or the pack shows up here too.
-    assert (expected["findings"], expected["severe"], expected["no_owner"]) == (11, 5, 2)
-    assert (expected["changes"], expected["explained"]) == (2, 1)
+    assert (expected["findings"], expected["severe"], expected["no_owner"]) == (20, 8, 2)
+    assert (expected["changes"], expected["explained"]) == (5, 4)
 
     markdown = _report(board, "--format", "markdown").stdout
     assert _headline_row(markdown, "Open findings")[1:] == [
@@ -87,7 +87,7 @@ def test_demo_board_headline_numbers_match_an_independent_count(tmp_path):
     oldest = markdown.split("### Oldest items first")[1].split("###")[0]
     keys = re.findall(r"^\| \[(OPS-\d+)\]", oldest, re.MULTILINE)
     created = {raw["key"]: raw["created"] for raw in json.loads(board.read_text())["issues"]}
-    assert keys == sorted(keys, key=lambda k: created[k]) and keys[0] == "OPS-111"
+    assert keys == sorted(keys, key=lambda k: created[k]) and keys[0] == "OPS-300"
 
 
 def test_html_report_carries_the_same_numbers_and_sections(tmp_path):
@@ -97,7 +97,7 @@ def test_html_report_carries_the_same_numbers_and_sections(tmp_path):
     assert "wrote" in result.stderr and result.stdout == ""
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
-    for value in ("11", "5", "18%", "50%", "—"):
+    for value in ("20", "8", "10%", "80%", "—"):
         assert f'<div class="value">{value}</div>' in page
     for section in ("What to decide next", "Open findings by rule and severity", "Open findings by owner",
                     "Oldest items first", "Escalation ladders", "Trends", "How measured"):
@@ -191,12 +191,12 @@ def test_history_appends_one_row_per_run_and_the_report_draws_them(tmp_path):
     history = tmp_path / "steward-history.sqlite"
     earlier = run_json("plan", board, "--history", str(history), now="2026-11-13T09:00:00Z")["findings"]
     severe = sum(f["severity"] in ("high", "critical") for f in earlier)
-    assert (len(earlier), severe) == (4, 2)
+    assert (len(earlier), severe) == (9, 3)
     out = tmp_path / "report.html"
     _report(board, "--history", str(history), "--out", str(out))
     spec = f"files:{board}"
-    assert _rows(history) == [("2026-11-13T09:00:00Z", "plan", spec, 4, 2),
-                              ("2026-11-20T09:00:00Z", "report", spec, 11, 5)]
+    assert _rows(history) == [("2026-11-13T09:00:00Z", "plan", spec, 9, 3),
+                              ("2026-11-20T09:00:00Z", "report", spec, 20, 8)]
     page = out.read_text(encoding="utf-8")
     charts = re.findall(r"<figure>.*?</figure>", page, re.DOTALL)
     assert len(charts) == 5 and [("<svg" in chart) for chart in charts] == [True, True, True, True, False]
@@ -208,11 +208,11 @@ def test_history_appends_one_row_per_run_and_the_report_draws_them(tmp_path):
     ids = re.findall(r'\bid="([^"]+)"', page)
     assert len(ids) == len(set(ids)), "ids repeat across the inline charts"
     # the headline compares with the previous run
-    assert "▲ 7 since 2026-11-13" in page
+    assert "▲ 11 since 2026-11-13" in page
 
     markdown = _report(board, "--history", str(history), "--format", "markdown").stdout
     trends = markdown.split("### Trends")[1].split("###")[0]
-    assert "| 2026-11-13T09:00:00Z | plan | 4 | 2 |" in trends
+    assert "| 2026-11-13T09:00:00Z | plan | 9 | 3 |" in trends
     assert len(_rows(history)) == 3
 
 
@@ -345,7 +345,7 @@ def test_runner_observer_sees_every_issue_with_its_findings_and_changes_nothing(
                       observer=lambda issues, facts, found: seen.append((issues, facts, found))).run()
     assert observed.to_json() == plain.to_json()
     issues = [issue for page, _, _ in seen for issue in page]
-    assert len(issues) == plain.issues_seen == 43
+    assert len(issues) == plain.issues_seen == 53
     assert all(len(page) == len(facts) == len(found) for page, facts, found in seen)
     assert [f for _, _, found in seen for per_issue in found for f in per_issue] == plain.findings
 
@@ -439,7 +439,7 @@ def test_the_html_report_renders_in_headless_chromium(tmp_path):
     assert values == [str(expected["findings"]), str(expected["severe"]),
                       f"{round(100 * expected['no_owner'] / expected['findings'])}%",
                       f"{round(100 * expected['explained'] / expected['changes'])}%", "—"]
-    assert values[:4] == ["11", "5", "18%", "50%"]
+    assert values[:4] == ["20", "8", "10%", "80%"]
     assert "OPS-150</a>" in dom and dom.count("<svg") == 4 and "3 runs, 2026-11-06 to 2026-11-20" in dom
 
     png = tmp_path / "report.png"
@@ -461,7 +461,7 @@ def test_the_report_has_a_title_names_owners_and_lists_each_owners_items(tmp_pat
     html = out.read_text(encoding="utf-8")
     assert "<title>Ops review, week 47</title>" in html and "<h1>Ops review, week 47</h1>" in html
     assert "Jon Ofori" in html and ">jon.ofori<" not in html  # names from the board's people map, not ids
-    assert 'id="your-items"' in html and "Li Wei · 2 items" in html
+    assert 'id="your-items"' in html and "Li Wei · 3 items" in html
     assert '<div class="scroll"><table' in html and "@media (max-width: 600px)" in html
     markdown = steward("report", "--tracker", f"files:{board}", "--now", DEMO_NOW, "--format", "markdown").stdout
     assert markdown.startswith("## Governance review · files:") and "### Your items, by owner" in markdown

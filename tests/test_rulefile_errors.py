@@ -277,7 +277,7 @@ def test_valid_file_passes(tmp_path: Path) -> None:
 def test_bundled_rules_directory_passes() -> None:
     result = CliRunner().invoke(cli, ["check", str(REPO / "rules")])
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("ok: 9 rules")
+    assert result.stdout.startswith("ok: 17 rules")
 
 
 def test_default_pack_with_valid_override_passes(tmp_path: Path) -> None:
@@ -285,7 +285,7 @@ def test_default_pack_with_valid_override_passes(tmp_path: Path) -> None:
                                   "  unclassified-work: {enabled: false}\n"})
     rules = rulefile.load(["pack:governance", str(tmp_path / "team.yml")])
     ids = [r.id for r in rules.rules]
-    assert "unclassified-work" not in ids and len(ids) == 8
+    assert "unclassified-work" not in ids and len(ids) == 16
     assert rules.by_id()["unowned-exception"].settings["days"] == 7
 
 

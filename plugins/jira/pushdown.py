@@ -29,11 +29,26 @@ FACT_FIELDS: dict[str, tuple[str, ...]] = {
     "comment_count": ("comment",), "days_unassigned": ("assignee", "created"), "days_in_status": ("created",),
     "has_due": ("duedate",), "days_until_due": ("duedate",), "days_overdue": ("duedate",),
     "unexplained_changes": ("comment",), "escalation_level": (),
-    "days_escalated_without_follow_up": ("labels", "comment", "updated", "created"),
+    "days_escalated_without_follow_up": ("labels", "comment", "updated", "created", "assignee", "reporter"),
     "days_blocked": ("status", "labels", "created"), "days_with_label": ("labels", "created"),
+    "assignee_name": ("assignee",), "reporter_name": ("reporter",),
+    # core/governance.py: records are read from comments by the accountable people
+    "has_review_date": ("duedate",), "days_until_review": ("duedate",), "days_past_review": ("duedate",),
+    "days_since_review": ("comment", "assignee", "reporter"),
+    "last_review_outcome": ("comment", "assignee", "reporter"),
+    "reviews": ("comment", "assignee", "reporter"), "review_by_owner": ("comment", "assignee", "reporter"),
+    "days_since_demo": ("comment",), "demo_count": ("comment",), "last_metric_value": ("comment",),
+    "due_postponements": ("duedate",), "priority_flips": ("priority",), "reopen_count": ("status",),
+    "status_regressions": ("status",), "altitude": ("labels", "issuetype"),
+    "days_until_exemption_ends": ("comment", "assignee", "reporter"),
+    "exemption_valid": ("comment", "assignee", "reporter"),
+    # Hierarchy and links: not read from Jira yet, so they need no field (their facts are empty).
+    "parent": (), "parent_status_category": (), "children": (), "open_children": (), "children_without_owner": (),
+    "blocked_by": (), "open_blockers": (), "blocks": (), "components": (), "milestone": (),
 }
 FACT_CHANGELOG = frozenset({"days_unassigned", "days_in_status", "unexplained_changes",
-                            "days_escalated_without_follow_up", "idle_days", "days_blocked", "days_with_label"})
+                            "days_escalated_without_follow_up", "idle_days", "days_blocked", "days_with_label",
+                            "due_postponements", "priority_flips", "reopen_count", "status_regressions"})
 # Actions whose planning compares with the current value (`assign` skips the current assignee,
 # `transition` the current status).
 ACTION_FIELDS = {"assign": ("assignee",), "transition": ("status",)}
