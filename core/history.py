@@ -18,14 +18,17 @@ from typing import Any
 from .timeutil import format_time, parse_time, utcnow
 
 APPLICATION_ID = 0x53545744  # "STWD"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added the work mix (mix_* columns); a version 1 file gains them when opened
 # The measures of core.review.Review.measures(), one column each, so the file is easy to query by hand.
 COLUMNS = (
     ("issues", "INTEGER"), ("findings", "INTEGER"), ("high_critical", "INTEGER"), ("no_owner", "INTEGER"),
     ("priority_changes", "INTEGER"), ("priority_explained", "INTEGER"), ("escalations", "INTEGER"),
     ("followed_up", "INTEGER"), ("median_follow_up_hours", "REAL"), ("waiting", "INTEGER"),
     ("steps", "INTEGER"), ("deferred", "INTEGER"),
+    ("mix_strategic", "INTEGER"), ("mix_operational", "INTEGER"), ("mix_tactical", "INTEGER"),
+    ("mix_unclassified", "INTEGER"),
 )
+_ADDED_IN_2 = ("mix_strategic", "mix_operational", "mix_tactical", "mix_unclassified")
 _NAMES = [name for name, _ in COLUMNS]
 _SCHEMA = f"""
 CREATE TABLE runs (
@@ -82,6 +85,8 @@ class History:
             elif version > SCHEMA_VERSION:
                 raise HistoryError(f"history file {self.path} was written by a newer Steward "
                                    f"(schema {version}, this one reads {SCHEMA_VERSION})")
+            elif version < SCHEMA_VERSION:
+                _upgrade(connection, version)
         except sqlite3.Error as error:
             connection.close()
             raise HistoryError(f"{not_ours} ({error})") from None
@@ -111,6 +116,26 @@ class History:
         except sqlite3.Error as error:
             raise HistoryError(f"cannot read history file {self.path}: {error}") from None
         return [Run(parse_time(at), mode, dict(zip(_NAMES, values, strict=True))) for at, mode, *values in rows]
+
+
+def _upgrade(connection: sqlite3.Connection, version: int) -> None:
+    """Bring an older file up to this schema; earlier rows keep NULL for what they lacked. The write lock is
+    taken first, so two runs opening the same old file at once upgrade it once."""
+    connection.isolation_level = None  # explicit transactions: BEGIN IMMEDIATE below
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        have = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+        if version < 2:
+            for name in _ADDED_IN_2:
+                if name not in have:
+                    connection.execute(f"ALTER TABLE runs ADD COLUMN {name} INTEGER")
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    finally:
+        connection.isolation_level = ""
 
 
 def thin(runs: list[Run], limit: int) -> list[Run]:

@@ -18,11 +18,13 @@ from itertools import pairwise
 from typing import Any, Generic, TypeVar
 
 from .facts import has_rationale, lookback_start
+from .governance import altitude
 from .history import Run
 from .markers import dedupe
 from .model import SEVERITIES, Finding, Issue, Plan
 from .registry import FactContext
 from .report import one_line
+from .review_governance import GovernanceCollector, GovernanceView
 from .rules import RuleSet
 from .text import public_url
 from .timeutil import days_between, format_time
@@ -47,6 +49,7 @@ class Item:
     created: datetime | None
     findings: tuple[tuple[str, str], ...]  # (rule id, severity), most severe first
     owner_id: str | None = None  # the tracker's id, to mention them
+    altitude: str | None = None  # strategic, operational, tactical; None when unclassified
 
     @property
     def severity(self) -> str:
@@ -139,6 +142,7 @@ class Review:
     deferred: int = 0
     title: str = ""
     owner_items: dict[str | None, tuple[list[Item], int]] = field(default_factory=dict)  # each owner's most urgent
+    governance: GovernanceView = field(default_factory=GovernanceView)  # work mix, exemptions, success metrics
 
     @property
     def high_critical(self) -> int:
@@ -166,6 +170,7 @@ class Review:
             "waiting": len(self.waiting_hours),
             "steps": self.steps,
             "deferred": self.deferred,
+            **self.governance.measures(),
         }
 
 
@@ -182,6 +187,7 @@ class ReviewCollector:
         self._oldest: _Smallest[Item] = _Smallest(limit, _created_order)
         self._ladders: _Smallest[Ladder] = _Smallest(limit, _ladder_order)
         self._by_owner: dict[str | None, _Smallest[Item]] = {}
+        self._governance = GovernanceCollector(rules.rules, self.context, limit)
 
     def __call__(self, issues: list[Issue], facts: list[dict[str, Any]], findings: list[list[Finding]]) -> None:
         for issue, found in zip(issues, findings, strict=True):
@@ -196,6 +202,7 @@ class ReviewCollector:
         review.ladders = self._ladders.result()
         review.ladders_total = self._ladders.total
         review.owner_items = {owner: (items.result(), items.total) for owner, items in self._by_owner.items()}
+        review.governance = self._governance.result()
         return review
 
     def _issue(self, issue: Issue, found: list[Finding]) -> None:
@@ -205,6 +212,7 @@ class ReviewCollector:
         owner = issue.people.get(issue.assignee, issue.assignee) if issue.assignee else None  # a name people know
         self._priority_changes(issue)
         self._follow_up(issue)
+        self._governance.add(issue, title, owner)
         if found:
             review.findings += len(found)
             owner_counts = review.by_owner[owner]
@@ -215,7 +223,8 @@ class ReviewCollector:
             if not issue.assignee:
                 review.no_owner += len(found)
             ranked = sorted(((f.rule, f.severity) for f in found), key=lambda rs: -SEVERITIES.index(rs[1]))
-            row = Item(issue.key, title, public_url(issue.url), owner, issue.created, tuple(ranked), issue.assignee)
+            row = Item(issue.key, title, public_url(issue.url), owner, issue.created, tuple(ranked), issue.assignee,
+                       altitude(issue, self.context))
             review.items += 1
             self._decide.add(row)
             self._oldest.add(row)

@@ -54,6 +54,8 @@ def _value_label(value: float, unit: str) -> str:
     """A run's value as the hover text shows it."""
     if unit == "percent":
         return f"{value * 100:.0f}%"
+    if unit == "value":  # a success metric, in whatever unit its demo records use
+        return _y_label(value, unit)
     return f"{value:,.0f}" if unit == "count" else f"{value:,.1f} days"
 
 
@@ -114,7 +116,8 @@ def _text(x: float, y: float, label: str, anchor: str) -> str:
 def trend_svg(points: list[tuple[datetime, float | None]], unit: str, chart_id: str) -> str | None:
     """A small line chart of one measure over time, as an inline `<svg>`; None when no point has a value.
 
-    `unit` is count, percent or days. Missing values (a measure that had no data on a run) are gaps.
+    `unit` is count, percent, days or value (a success metric). Missing values (a measure that had no data
+    on a run) are gaps.
     Every id is prefixed with `chart_id`, so several charts can share one page.
     """
     values = [value for _, value in points if value is not None]

@@ -34,6 +34,20 @@ from .review import (
     run_time,
 )
 from .review_charts import trend_svg
+from .review_governance import (
+    ALTITUDE_ORDER,
+    EXEMPTION_DEFINITION,
+    METRIC_DEFINITION,
+    MIX_DEFINITION,
+    VALID,
+    decide_groups,
+    exemption_until,
+    metric_values,
+    mix_rows,
+    mix_shares,
+    share_text,
+    state_counts,
+)
 from .text import clean_text
 from .timeutil import format_time
 
@@ -66,6 +80,7 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space:
 td.zero { color: #cbd5e1; }
 table.counts td.n, table.counts th.n { width: 88px; }
 tr.total td { font-weight: 600; background: #f8fafc; }
+tr.group td { font-weight: 650; background: #eef2ff; color: #3730a3; }
 .title { color: #374151; overflow-wrap: anywhere; }
 .key { white-space: nowrap; font-weight: 600; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: var(--muted); }
@@ -151,16 +166,88 @@ def _headline(review: Review, runs: list[Run] | None) -> str:
 def _decide(review: Review) -> str:
     if not review.decide:
         return '<p class="note">Nothing to decide: no rule fires.</p>'
-    rows = []
-    for number, item in enumerate(review.decide, 1):
-        problems = "<br>".join(f"{_pill(sev)} {escape(rule_title(review, rule))}" for rule, sev in item.findings)
-        rows.append(f'<tr><td class="n">{number}</td><td class="key">{_link(item.key, item.url)}</td>'
-                    f'<td class="title">{escape(item.title)}</td><td>{problems}</td>'
-                    f'<td>{_owner(item.owner)}</td><td class="n">{_age(review, item)}</td></tr>')
-    return ('<p class="note">The most severe findings, oldest first: each needs a decision from its owner '
-            '(or an owner, first).</p><table><tr><th class="n">#</th><th>Issue</th><th>Title</th>'
-            '<th>What needs deciding</th><th>Owner</th><th class="n">Age</th></tr>'
+    rows, number = [], 0
+    for altitude, items in decide_groups(review.decide):
+        rows.append(f'<tr class="group"><td colspan="6">{escape(altitude)}</td></tr>')
+        for item in items:
+            number += 1
+            problems = "<br>".join(f"{_pill(sev)} {escape(rule_title(review, rule))}" for rule, sev in item.findings)
+            rows.append(f'<tr><td class="n">{number}</td><td class="key">{_link(item.key, item.url)}</td>'
+                        f'<td class="title">{escape(item.title)}</td><td>{problems}</td>'
+                        f'<td>{_owner(item.owner)}</td><td class="n">{_age(review, item)}</td></tr>')
+    return ('<p class="note">The most severe findings, oldest first, grouped by altitude (strategic first): each '
+            'needs a decision from its owner (or an owner, first).</p><table><tr><th class="n">#</th><th>Issue</th>'
+            '<th>Title</th><th>What needs deciding</th><th>Owner</th><th class="n">Age</th></tr>'
             + "".join(rows) + _more(len(review.decide), review.items, 6, "item") + "</table>")
+
+
+def _mix(review: Review, runs: list[Run] | None) -> str:
+    view = review.governance
+    ranked = mix_rows(view)
+    if not ranked:
+        return '<p class="note">No open issues.</p>'
+    head = "".join(f'<th class="n">{a}</th>' for a in ALTITUDE_ORDER)
+    rows = []
+    for team, counts in ranked:
+        total = sum(counts.values())
+        rows.append(f'<tr><td>{escape(team)}</td>{"".join(_num(counts[a]) for a in ALTITUDE_ORDER)}'
+                    f'<td class="n"><b>{total:,}</b></td>'
+                    f'<td class="n">{share_text(counts["strategic"], total)}</td></tr>')
+    whole = view.mix_total()
+    total = sum(whole.values())
+    rows.append(f'<tr class="total"><td>All teams</td>{"".join(_num(whole[a]) for a in ALTITUDE_ORDER)}'
+                f'<td class="n">{total:,}</td><td class="n">{share_text(whole["strategic"], total)}</td></tr>')
+    table = (f'<table class="counts"><tr><th>Team</th>{head}<th class="n">open</th><th class="n">strategic share</th>'
+             f'</tr>{"".join(rows)}</table>')
+    recorded = [run for run in thin(runs or [], CHART_POINTS) if mix_shares(run.measures)["strategic"] is not None]
+    if len(recorded) < 2:
+        return table
+    figures = []
+    for name in ALTITUDE_ORDER:
+        chart_id = f"mix-{name}"
+        svg = trend_svg([(run.at, mix_shares(run.measures)[name]) for run in recorded], "percent", chart_id)
+        if svg:
+            figures.append(f'<figure><h3 id="{chart_id}-title">{name.capitalize()} share of open issues</h3>{svg}'
+                           f'<figcaption>{len(recorded)} runs</figcaption></figure>')
+    return f'{table}<div class="charts">{"".join(figures)}</div>'
+
+
+def _exemptions(review: Review) -> str:
+    view = review.governance
+    if not view.exemptions_total:
+        return '<p class="note">No exemptions in use.</p>'
+    teams = "".join(f"<li>{escape(team)}: {state_counts(counts)}</li>"
+                    for team, counts in sorted(view.exemptions_by_team.items()))
+    owners = "".join(f"<li>{_owner(owner)}: {state_counts(counts)}</li>"
+                     for owner, counts in sorted(view.exemptions_by_owner.items(), key=lambda p: p[0] or ""))
+    rows = []
+    for use in view.exemptions:
+        state = escape(use.state) if use.state == VALID else f'<span class="noowner">{escape(use.state)}</span>'
+        rows.append(f'<tr><td class="key">{_link(use.key, use.url)}</td><td class="title">{escape(use.title)}</td>'
+                    f'<td>{escape(use.team)}</td><td>{_owner(use.owner)}</td><td>{escape(", ".join(use.labels))}</td>'
+                    f'<td class="n">{exemption_until(use)}</td><td>{escape(use.reason) or "—"}</td>'
+                    f'<td>{escape(use.recorded_by or "—")}</td><td>{state}</td></tr>')
+    return (f'<div class="grid2"><div><h3>By team</h3><ul>{teams}</ul></div><div><h3>By owner</h3><ul>{owners}</ul>'
+            '</div></div><table><tr><th>Issue</th><th>Title</th><th>Team</th><th>Owner</th><th>Labels</th>'
+            '<th class="n">Until</th><th>Reason</th><th>Recorded by</th><th>State</th></tr>' + "".join(rows)
+            + _more(len(rows), view.exemptions_total, 9, "exemption") + "</table>")
+
+
+def _metrics(review: Review) -> str:
+    view = review.governance
+    if not view.metrics_total:
+        return ('<p class="note">No demo records with a metric value yet '
+                '(<code>Demo: &lt;metric&gt; &lt;value&gt;</code>).</p>')
+    figures = []
+    for index, series in enumerate(view.metrics):
+        chart_id = f"metric{index}"
+        svg = trend_svg(list(series.points), "value", chart_id) if len(series.points) > 1 else None
+        chart = svg or f'<p class="note">One demo so far: {escape(metric_values(series))}.</p>'
+        figures.append(f'<figure><h3 id="{chart_id}-title">{_link(series.key, series.url)} {escape(series.title)}'
+                       f'</h3>{chart}<figcaption>{_owner(series.owner)} · {len(series.points)} demos · latest: '
+                       f'{escape(series.latest)}</figcaption></figure>')
+    more = more_note(len(view.metrics), view.metrics_total, "initiative")
+    return f'<div class="charts">{"".join(figures)}</div>' + (f'<p class="more">{more}</p>' if more else "")
 
 
 def _by_rule(review: Review) -> str:
@@ -258,7 +345,8 @@ def _trends(runs: list[Run] | None) -> str:
 
 
 def _how_measured(review: Review) -> str:
-    items = "".join(f"<dt>{escape(name)}</dt><dd>{escape(text)}</dd>" for name, text in definitions(review))
+    notes = definitions(review) + [MIX_DEFINITION, EXEMPTION_DEFINITION, METRIC_DEFINITION]
+    items = "".join(f"<dt>{escape(name)}</dt><dd>{escape(text)}</dd>" for name, text in notes)
     return f"<dl>{items}</dl>"
 
 
@@ -287,6 +375,9 @@ def render_html(review: Review, runs: list[Run] | None = None) -> str:
     title = escape(report_title(review))
     sections = [
         ("decide", "What to decide next", _decide(review)),
+        ("mix", "Work mix by team", _mix(review, runs)),
+        ("exemptions", "Exemptions", _exemptions(review)),
+        ("metrics", "Success metrics from demos", _metrics(review)),
         ("by-rule", "Open findings by rule and severity", _by_rule(review)),
         ("by-owner", "Open findings by owner", _by_owner(review)),
         ("your-items", "Your items, by owner", _your_items(review)),

@@ -33,6 +33,19 @@ from .review import (
     run_label,
     run_time,
 )
+from .review_governance import (
+    ALTITUDE_ORDER,
+    EXEMPTION_DEFINITION,
+    METRIC_DEFINITION,
+    MIX_DEFINITION,
+    decide_groups,
+    exemption_until,
+    metric_values,
+    mix_rows,
+    mix_shares,
+    share_text,
+    state_counts,
+)
 from .text import clean_text
 from .timeutil import format_time
 
@@ -96,11 +109,68 @@ def _headline(review: Review, runs: list[Run] | None) -> list[str]:
 def _decide(review: Review) -> list[str]:
     if not review.decide:
         return ["Nothing to decide: no rule fires.", ""]
-    rows = [[str(n), _link(item.key, item.url), _cell(item.title),
-             "<br>".join(f"{sev}: {_cell(rule_title(review, rule))}" for rule, sev in item.findings),
-             _owner(item.owner), _age(review, item.created)] for n, item in enumerate(review.decide, 1)]
-    return _table(["#", "Issue", "Title", "What needs deciding", "Owner", "Age"], rows,
-                  more_note(len(rows), review.items, "item"), right=1)
+    lines, number = [], 0
+    for altitude, items in decide_groups(review.decide):
+        rows = []
+        for item in items:
+            number += 1
+            rows.append([str(number), _link(item.key, item.url), _cell(item.title),
+                         "<br>".join(f"{sev}: {_cell(rule_title(review, rule))}" for rule, sev in item.findings),
+                         _owner(item.owner), _age(review, item.created)])
+        lines += [f"**{altitude}**", ""] + _table(["#", "Issue", "Title", "What needs deciding", "Owner", "Age"],
+                                                   rows, right=1)
+    more = more_note(len(review.decide), review.items, "item")
+    return lines + ([f"*{more}*", ""] if more else [])
+
+
+def _mix(review: Review, runs: list[Run] | None) -> list[str]:
+    view = review.governance
+    rows = []
+    for team, counts in mix_rows(view):
+        total = sum(counts.values())
+        rows.append([_cell(team)] + [f"{counts[a]:,}" if counts[a] else "·" for a in ALTITUDE_ORDER]
+                    + [f"**{total:,}**", share_text(counts["strategic"], total)])
+    if not rows:
+        return ["No open issues.", ""]
+    whole = view.mix_total()
+    total = sum(whole.values())
+    rows.append(["**All teams**"] + [f"{whole[a]:,}" for a in ALTITUDE_ORDER] + [f"**{total:,}**",
+                                                                                 share_text(whole["strategic"], total)])
+    lines = _table(["Team", *ALTITUDE_ORDER, "open", "strategic share"], rows, right=len(ALTITUDE_ORDER) + 2)
+    recorded = [run for run in runs or [] if mix_shares(run.measures)["strategic"] is not None][-TREND_ROWS:]
+    if len(recorded) > 1:
+        trend = [[format_time(run.at)] + [f"{value:.0%}" if value is not None else "—"
+                                          for value in mix_shares(run.measures).values()]
+                 for run in reversed(recorded)]
+        lines += ["Share of open issues by altitude, latest run first:", ""]
+        lines += _table(["Run", *ALTITUDE_ORDER], trend, right=len(ALTITUDE_ORDER))
+    return lines
+
+
+def _exemptions(review: Review) -> list[str]:
+    view = review.governance
+    if not view.exemptions_total:
+        return ["No exemptions in use.", ""]
+    by_team = "; ".join(f"{_cell(team)}: {state_counts(counts)}"
+                        for team, counts in sorted(view.exemptions_by_team.items()))
+    by_owner = "; ".join(f"{_owner(owner)}: {state_counts(counts)}"
+                         for owner, counts in sorted(view.exemptions_by_owner.items(), key=lambda p: p[0] or ""))
+    rows = [[_link(use.key, use.url), _cell(use.title), _cell(use.team), _owner(use.owner),
+             _cell(", ".join(use.labels)) or "—", exemption_until(use), _cell(use.reason) or "—",
+             _cell(use.recorded_by) if use.recorded_by else "—", use.state] for use in view.exemptions]
+    return ([f"By team: {by_team}.", "", f"By owner: {by_owner}.", ""]
+            + _table(["Issue", "Title", "Team", "Owner", "Labels", "Until", "Reason", "Recorded by", "State"], rows,
+                     more_note(len(rows), view.exemptions_total, "exemption")))
+
+
+def _metrics(review: Review) -> list[str]:
+    view = review.governance
+    if not view.metrics_total:
+        return ["No demo records with a metric value yet (`Demo: <metric> <value> …`).", ""]
+    rows = [[_link(series.key, series.url), _cell(series.title), _owner(series.owner), f"{len(series.points):,}",
+             metric_values(series), _cell(series.latest)] for series in view.metrics]
+    return _table(["Issue", "Title", "Owner", "Demos", "Values, oldest first", "Latest record"], rows,
+                  more_note(len(rows), view.metrics_total, "initiative"))
 
 
 def _by_rule(review: Review) -> list[str]:
@@ -198,6 +268,9 @@ def render_markdown(review: Review, runs: list[Run] | None = None, limit: int = 
              f"rules · {review.steps:,} steps due this run", ""]
     lines += _headline(review, runs)
     for title, part in (("What to decide next", _decide(review)),
+                        ("Work mix by team", _mix(review, runs)),
+                        ("Exemptions", _exemptions(review)),
+                        ("Success metrics from demos", _metrics(review)),
                         ("Open findings by rule and severity", _by_rule(review)),
                         ("Open findings by owner", _by_owner(review)),
                         ("Your items, by owner", _your_items(review)),
@@ -206,6 +279,7 @@ def render_markdown(review: Review, runs: list[Run] | None = None, limit: int = 
                         (f"Trends (last {TREND_ROWS} runs)", _trends(runs))):
         lines += [f"### {title}", ""] + part
     lines += ["<details><summary>How measured</summary>", ""]
-    lines += [f"- **{name}**: {_cell(text)}" for name, text in definitions(review)]
+    notes = definitions(review) + [MIX_DEFINITION, EXEMPTION_DEFINITION, METRIC_DEFINITION]
+    lines += [f"- **{name}**: {_cell(text)}" for name, text in notes]
     lines += ["", "</details>"]
     return fit("\n".join(lines) + "\n", limit)

@@ -80,8 +80,12 @@ def test_demo_board_headline_numbers_match_an_independent_count(tmp_path):
     assert _headline_row(markdown, "Median escalation → follow-up")[1:] == [
         "**—**", "none followed up yet; 1 still waiting (longest 8.0 days)"]
 
+    # Grouped by altitude, strategic first; the critical temporary approval leads the tactical group.
     decide = markdown.split("### What to decide next")[1].split("###")[0]
-    first = [line for line in decide.splitlines() if line.startswith("| 1 |")][0]
+    groups = re.findall(r"^\*\*(Strategic|Operational|Tactical|Unclassified)\*\*$", decide, re.MULTILINE)
+    assert groups == ["Strategic", "Operational", "Tactical"]
+    tactical = decide.split("**Tactical**")[1]
+    first = [line for line in tactical.splitlines() if line.startswith("| ")][1]
     assert "[OPS-150](https://example.invalid/browse/OPS-150)" in first and "critical" in first
     assert "| **no owner** | · | 2 |" in markdown
     oldest = markdown.split("### Oldest items first")[1].split("###")[0]
@@ -198,7 +202,8 @@ def test_history_appends_one_row_per_run_and_the_report_draws_them(tmp_path):
     assert _rows(history) == [("2026-11-13T09:00:00Z", "plan", spec, 9, 3),
                               ("2026-11-20T09:00:00Z", "report", spec, 20, 8)]
     page = out.read_text(encoding="utf-8")
-    charts = re.findall(r"<figure>.*?</figure>", page, re.DOTALL)
+    trends = page.split('<section id="trends">')[1].split("</section>")[0]
+    charts = re.findall(r"<figure>.*?</figure>", trends, re.DOTALL)
     assert len(charts) == 5 and [("<svg" in chart) for chart in charts] == [True, True, True, True, False]
     assert "Median escalation → follow-up" in charts[4] and "No value recorded yet" in charts[4]
     findings_chart = charts[0]
@@ -220,7 +225,9 @@ def test_one_history_point_shows_values_without_a_chart(tmp_path):
     out = tmp_path / "r.html"
     _report(copy_board(tmp_path), "--history", str(tmp_path / "h.sqlite"), "--out", str(out))
     page = out.read_text(encoding="utf-8")
-    assert "One run recorded so far" in page and "<svg" not in page
+    trends = page.split('<section id="trends">')[1].split("</section>")[0]
+    mix = page.split('<section id="mix">')[1].split("</section>")[0]
+    assert "One run recorded so far" in trends and "<svg" not in trends and "<svg" not in mix
 
 
 def test_history_of_other_trackers_and_queries_is_kept_apart(tmp_path):
