@@ -101,3 +101,23 @@ def test_check_loads_no_tracker_client_no_chart_library_and_no_durable_rules():
     loaded = set(done.stderr.split("MODULES", 1)[1].split())
     heavy = {"jira", "github", "matplotlib", "numpy", "requests", "durable"}
     assert not loaded & heavy, loaded & heavy
+
+
+def test_every_room_has_a_row_in_the_architecture_page():
+    """docs/architecture.md section 3 names every module, so the picture stays true as rooms are added."""
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rooms = page.split("## 3. Rooms")[1].split("\n## ")[0]
+    rows = {line.split("|")[1].strip(): line for line in rooms.splitlines() if line.startswith("| `")}
+    missing = []
+    for path in PRODUCT:
+        name = _name(path)
+        if path.name == "__init__.py":
+            continue
+        parts = name.split("/")
+        if len(parts) == 3:  # plugins/<package>/<module>.py: named inside its package's row
+            row = rows.get(f"`{parts[0]}/{parts[1]}/`", "")
+            if f"`{path.stem}`" not in row:
+                missing.append(name)
+        elif f"`{name}`" not in rooms:
+            missing.append(name)
+    assert not missing, f"docs/architecture.md, section 3, has no row for {missing}"
