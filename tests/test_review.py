@@ -447,7 +447,13 @@ def test_the_html_report_renders_in_headless_chromium(tmp_path):
                       f"{round(100 * expected['no_owner'] / expected['findings'])}%",
                       f"{round(100 * expected['explained'] / expected['changes'])}%", "—"]
     assert values[:4] == ["20", "8", "10%", "80%"]
-    assert "OPS-150</a>" in dom and dom.count("<svg") == 4 and "3 runs, 2026-11-06 to 2026-11-20" in dom
+    def section(name: str) -> str:
+        return dom.split(f'<section id="{name}">')[1].split("</section>")[0]
+
+    assert "OPS-150</a>" in dom and "3 runs, 2026-11-06 to 2026-11-20" in dom
+    # Trend charts for four of the five headline numbers, the mix's four shares, one initiative's metric.
+    assert [section(name).count("<svg") for name in ("trends", "mix", "metrics")] == [4, 4, 1]
+    assert dom.count("<svg") == 9
 
     png = tmp_path / "report.png"
     _chromium(tmp_path, f"--screenshot={png}", "--window-size=1280,2000", page.as_uri())
