@@ -31,6 +31,8 @@ from copypaste import (
 )
 
 from helpers import ROOT, steward
+from steward.core import plugins
+from steward.core.rulefile import load
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -254,3 +256,14 @@ def test_relative_links_point_at_files_and_headings_that_exist():
             if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in _anchors(linked)):
                 broken.append(f"{path.relative_to(ROOT)}: {target}")
     assert not broken, broken
+
+
+def test_the_rule_reference_lists_every_fact_and_every_rule_of_the_default_pack():
+    """docs/rules.md is what rule authors read: a fact or a pack rule it does not name is one they cannot find."""
+    page = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    facts = page.split("## Facts")[1].split("\n## ")[0]
+    pack = page.split("## The default governance pack")[1].split("\n## ")[0]
+    named = set(re.findall(r"^\| `([a-z_]+)(?:\([A-Z]+\))?` \|", facts, re.MULTILINE))
+    assert named == set(plugins.facts())
+    listed = re.findall(r"^\| `([a-z0-9-]+)` \|", pack, re.MULTILINE)
+    assert listed == [rule.id for rule in load(["pack:governance"]).rules]
