@@ -8,9 +8,10 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from . import patterns, plugins
+from . import patterns, plugins, readahead
 from .conditions import facts_in, normalize, tests_in
 from .engine import DEFAULT_ENGINE, Engine
 from .errors import TrackerError
@@ -38,6 +39,7 @@ class RunOptions:
     query: str | None = None
     since: datetime | None = None
     engine: str = DEFAULT_ENGINE  # durable, compiled or reference: see core/engine.py
+    read_ahead: int | None = None  # pages read while one is worked on (core/readahead.py); None: from the env
 
 
 # Objects allocated between young collections. A sweep allocates millions of small objects that mostly live
@@ -58,15 +60,6 @@ def collector_tuned() -> Iterator[None]:
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
-
-
-class _WarningCollector(logging.Handler):
-    def __init__(self, sink: list[str]):
-        super().__init__(logging.WARNING)
-        self.sink = sink
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.sink.append(record.getMessage())
 
 
 def derive_facts(issue: Issue, ctx: FactContext, names: Collection[str] | None = None) -> dict[str, Any]:
@@ -293,7 +286,7 @@ class Runner:
 
     def _run(self) -> Plan:
         plan = Plan()
-        collector = _WarningCollector(plan.warnings)
+        collector = readahead.ThreadLog(plan.warnings)
         steward_log = logging.getLogger("steward")
         steward_log.addHandler(collector)
         try:
@@ -302,8 +295,14 @@ class Runner:
             self.tracker.map_fields(mappings(self.rules.settings))
             if self.observer is None:
                 self.tracker.narrow(self.rules.rules)
-            for page in self.tracker.fetch(self.options.query, self.options.since):
-                self._page(page, plan)
+            depth = self.options.read_ahead
+            depth = readahead.default_depth() if depth is None else depth
+            if not self.tracker.overlap_reads:
+                depth = 0
+            fetch = partial(self.tracker.fetch, self.options.query, self.options.since)
+            with readahead.pages_of(fetch, depth, collector) as pages:
+                for page in pages:
+                    self._page(page, plan)
         except TrackerError as error:
             self._release()
             if not plan.steps or not self.options.apply:
