@@ -164,7 +164,7 @@ def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, engine_kin
     store = _open_history(history_path)
     now = now or utcnow()
     options = RunOptions(now=now, apply=mode == "apply", max_actions=max_actions, query=query, since=since,
-                         engine=engine_kind)
+                         engine=engine_kind, spool=True)
     plan, review = _execute(mode, rules, tracker_spec, url, options, with_review=store is not None)
     history_code = None
     if store is not None and review is not None:  # the review exists exactly when a history is kept

@@ -22,6 +22,7 @@ from .model import SEVERITIES, Action, Finding, Issue, Plan, Step
 from .planner import finding, plan_issue
 from .registry import FactContext, calendar_of
 from .rules import RuleSet, facts_used
+from .spool import SpooledList
 from .tracker import Tracker
 
 log = logging.getLogger("steward.runner")
@@ -40,6 +41,7 @@ class RunOptions:
     since: datetime | None = None
     engine: str = DEFAULT_ENGINE  # durable, compiled or reference: see core/engine.py
     read_ahead: int | None = None  # pages read while one is worked on (core/readahead.py); None: from the env
+    spool: bool = False  # keep each finished page's findings and steps on disk (core/spool.py), not in memory
 
 
 # Objects allocated between young collections. A sweep allocates millions of small objects that mostly live
@@ -286,6 +288,9 @@ class Runner:
 
     def _run(self) -> Plan:
         plan = Plan()
+        if self.options.spool:
+            plan = Plan(findings=SpooledList(), steps=SpooledList(), deferred=SpooledList(),  # type: ignore[arg-type]
+                        failed=SpooledList())  # type: ignore[arg-type]
         collector = readahead.ThreadLog(plan.warnings)
         steward_log = logging.getLogger("steward")
         steward_log.addHandler(collector)
@@ -303,6 +308,9 @@ class Runner:
             with readahead.pages_of(fetch, depth, collector) as pages:
                 for page in pages:
                     self._page(page, plan)
+                    if self.options.spool:  # the page's steps are final once it is written
+                        for decided in (plan.findings, plan.steps, plan.deferred, plan.failed):
+                            decided.spill()  # type: ignore[attr-defined]
         except TrackerError as error:
             self._release()
             if not plan.steps or not self.options.apply:
