@@ -164,13 +164,13 @@ def _run(mode: str, tracker_spec, rule_specs, query, url, now, since, engine_kin
     store = _open_history(history_path)
     now = now or utcnow()
     options = RunOptions(now=now, apply=mode == "apply", max_actions=max_actions, query=query, since=since,
-                         engine=engine_kind)
+                         engine=engine_kind, spool=True)
     plan, review = _execute(mode, rules, tracker_spec, url, options, with_review=store is not None)
     history_code = None
     if store is not None and review is not None:  # the review exists exactly when a history is kept
         history_code = _record_after_run(store, review, plan, mode, tracker_spec, query)
-    for line in report.render_lines(plan, rules, now, mode, fmt):
-        click.echo(line)
+    for chunk in report.render_chunks(plan, rules, now, mode, fmt):
+        click.echo(chunk, nl=False)
     sys.exit(history_code or run_exit_code(plan, fail_on_findings))
 
 

@@ -16,6 +16,7 @@ import re
 import secrets
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -100,10 +101,19 @@ def _footer_name(name: str) -> str:
 def find_markers(text: str | None, created: datetime | None = None) -> list[Marker]:
     """Markers in a comment body; with `created`, footers too (a footer's step happened when it was posted).
 
-    Malformed ones are ignored, never fatal.
+    Malformed ones are ignored, never fatal. An adapter and the ledger both look at each comment: the answer for
+    the last bodies is kept, so each body is scanned once, and text without the words both forms begin with
+    is not scanned at all.
     """
+    if not text or ("steward:marker" not in text and (created is None or "Steward" not in text)):
+        return []
+    return list(_scanned(text, created))
+
+
+@lru_cache(maxsize=2048)
+def _scanned(text: str, created: datetime | None) -> tuple[Marker, ...]:
     found = []
-    for match in _MARKER.finditer(text or ""):
+    for match in _MARKER.finditer(text):
         try:
             at = parse_time(match["at"])
         except ValueError:
@@ -112,13 +122,13 @@ def find_markers(text: str | None, created: datetime | None = None) -> list[Mark
         found.append(Marker(rule=match["rule"], level=int(match["level"]), at=at, added=added,
                             pending=_unnames(match["pending"] or ""), run=match["run"]))
     if created is not None:
-        for match in _FOOTER.finditer(text or ""):
+        for match in _FOOTER.finditer(text):
             # Jira labels hold no spaces or commas; a footer without the labels part predates the record.
             added = tuple(a for a in re.split(r"[,\s]+", match["added"]) if a) if match["added"] is not None \
                 else () if match["none"] else None
             pending = tuple(unquote(a) for a in re.split(r"[,\s]+", match["pending"] or "") if a)
             found.append(Marker(match["rule"], int(match["level"]), created, added, pending, match["run"]))
-    return found
+    return tuple(found)
 
 
 def new_run_id() -> str:

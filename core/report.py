@@ -53,15 +53,21 @@ def _step_text(step: Step) -> str:
     return f"{level}: {what}"
 
 
-def _steps_by_finding(plan: Plan) -> dict[tuple[str, str], list[Step]]:
-    grouped: dict[tuple[str, str], list[Step]] = defaultdict(list)
-    for step in plan.steps:
-        grouped[(step.issue, step.rule)].append(step)
+# A plan may be spooled to disk (core/spool.py): the report sorts and groups positions by small keys and reads
+# each finding and step when it prints it, so it never holds the whole plan either.
+
+def _steps_by_finding(plan: Plan) -> dict[tuple[str, str], list[int]]:
+    """The positions in `plan.steps` of each finding's steps."""
+    grouped: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, step in enumerate(plan.steps):
+        grouped[(step.issue, step.rule)].append(index)
     return grouped
 
 
-def _sorted_findings(plan: Plan) -> list[Finding]:
-    return sorted(plan.findings, key=lambda f: (-SEVERITIES.index(f.severity), f.rule, f.issue))
+def _sorted_findings(plan: Plan) -> Iterator[Finding]:
+    """Most severe first, then by rule and issue (ties in plan order)."""
+    order = sorted((-SEVERITIES.index(f.severity), f.rule, f.issue, index) for index, f in enumerate(plan.findings))
+    return (plan.findings[index] for *_, index in order)
 
 
 def text_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
@@ -76,13 +82,13 @@ def text_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
         yield f"{item.issue}  {item.rule}  [{item.severity}]  {titles.get(item.rule, '')}"
         why = ", ".join(f"{name} = {_value(_shown(item, value))}" for name, value in item.facts.items())
         yield f"    why: {why}"
-        taken = steps.pop((item.issue, item.rule), [])
+        taken = [plan.steps[index] for index in steps.pop((item.issue, item.rule), [])]
         for step in taken:
             yield f"    {'did' if mode == 'apply' else 'will'}: {_step_text(step)}"
         if not taken:
             yield "    next: nothing now (step already taken, or the ladder is waiting or finished)"
     for (issue, rule), rest in sorted(steps.items()):
-        for step in rest:
+        for step in (plan.steps[index] for index in rest):
             yield f"{issue}  {rule}  no longer holds"
             yield f"    {'did' if mode == 'apply' else 'will'}: {_step_text(step)}"
     if plan.deferred:
@@ -116,7 +122,7 @@ def markdown_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
         yield "|---|---|---|---|---|"
         for item in _sorted_findings(plan):
             why = ", ".join(f"`{k}` = {_value(_shown(item, v))}" for k, v in item.facts.items())
-            action = "<br>".join(_step_text(s) for s in steps.get((item.issue, item.rule), [])) or "—"
+            action = "<br>".join(_step_text(plan.steps[i]) for i in steps.get((item.issue, item.rule), [])) or "—"
             cells = [item.issue, f"{item.rule}<br>{titles.get(item.rule, '')}", item.severity, why, action]
             yield "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
     if plan.deferred:
@@ -168,6 +174,24 @@ def render_lines(plan: Plan, rules: RuleSet, now, mode: str, fmt: str) -> Iterat
     else:
         lines = text_lines(plan, rules, now, mode)
     return (clean_text(line) for line in lines)
+
+
+CHUNK = 1 << 16  # characters per write: one write per 64 KB, not one per line (270k writes at 100k issues)
+
+
+def render_chunks(plan: Plan, rules: RuleSet, now, mode: str, fmt: str, size: int = CHUNK) -> Iterator[str]:
+    """The report in pieces of about `size` characters, each ending with a line end: few writes, and still
+    never the whole document in memory at once."""
+    buffered: list[str] = []
+    length = 0
+    for line in render_lines(plan, rules, now, mode, fmt):
+        buffered.append(line)
+        length += len(line) + 1
+        if length >= size:
+            yield "\n".join(buffered) + "\n"
+            buffered, length = [], 0
+    if buffered:
+        yield "\n".join(buffered) + "\n"
 
 
 def render(plan: Plan, rules: RuleSet, now, mode: str, fmt: str) -> str:

@@ -35,6 +35,10 @@ class Tracker:
     """A tracker adapter. `name` is the scheme users type (`--tracker NAME:TARGET`)."""
 
     name: str = ""
+    # Whether the run may read the next page in a thread while it works on the current one (core/readahead.py):
+    # worth it when a page waits on the network. `fetch` then runs in that thread, and every request the
+    # adapter sends from either thread must be safe to send from both (plugins/transport.py serializes them).
+    overlap_reads: bool = True
 
     def identity(self) -> Identity | None:
         """Who Steward writes as here, learned at most once per run; None when the tracker cannot say."""

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -31,6 +33,7 @@ ATTEMPTS = 5  # tries per request, the first included
 MAX_WAIT = 900.0  # seconds; a longer wait asked by a server is reported instead of slept through
 MAX_BACKOFF = 60.0
 TIMEOUT_ENV = "STEWARD_HTTP_TIMEOUT"
+BURST = 5  # writes a pacer lets through unspaced before it spaces them
 
 
 class Failure(Exception):
@@ -125,6 +128,56 @@ class RetryPolicy:
             self.wait(self.not_before - self.clock(), what, tracker)
 
 
+class Pacer:
+    """Spaces writes for a tracker's write limits: at most `per_minute` in any minute and `per_hour` in any
+    hour, and `60 / per_minute` seconds apart, except that up to `burst` writes may go at once (a token
+    bucket: the allowance refills at the spaced rate). An event that writes a handful of times finishes at
+    once; a sweep that writes many is spaced as before. `per_minute=0` turns pacing off. Thread-safe: a run
+    that reads ahead sends requests from two threads.
+    """
+
+    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None], per_minute: int,
+                 per_hour: int, burst: int = BURST):
+        self.clock = clock
+        self.sleep = sleep
+        self.per_minute = per_minute
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self.per_hour = per_hour
+        self.burst = max(burst, 1)
+        self.allowance = float(self.burst)  # writes that may go now without waiting
+        self.counted: float | None = None  # when the allowance was last brought up to date
+        self.recent: deque[float] = deque()  # the times of the writes of the last hour
+        self.lock = threading.Lock()
+
+    def wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self.sleep(seconds)
+
+    def _refill(self, now: float) -> None:
+        if self.counted is not None:
+            self.allowance = min(self.burst, self.allowance + (now - self.counted) / self.interval)
+        self.counted = now
+
+    def before_write(self) -> None:
+        if self.interval == 0:
+            return
+        with self.lock:
+            now = self.clock()
+            while self.recent and now - self.recent[0] >= 3600:
+                self.recent.popleft()
+            self._refill(now)
+            delay = (1.0 - self.allowance) * self.interval if self.allowance < 1.0 else 0.0
+            if len(self.recent) >= self.per_minute:
+                delay = max(delay, self.recent[-self.per_minute] + 60.0 - now)
+            if len(self.recent) >= self.per_hour:
+                delay = max(delay, self.recent[-self.per_hour] + 3600.0 - now)
+            self.wait(delay)
+            now = self.clock()
+            self._refill(now)
+            self.allowance = max(self.allowance - 1.0, 0.0)
+            self.recent.append(now)
+
+
 @dataclass
 class Transport:
     """Sends one request with the shared policy. `explain` words a final failure for the user."""
@@ -134,6 +187,10 @@ class Transport:
     explain: Callable[[Failure, str], TrackerError]
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     before_write: Callable[[], None] | None = None  # pacing for trackers with write limits
+    # One exchange at a time: a run that reads ahead (core/readahead.py) reads on one thread while it writes
+    # on another, and the client libraries' sessions are not promised to be safe across threads. Waits
+    # (pacing, backoff) happen outside it, so a paced write does not hold up a read.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def call(self, send: Callable[[], T], what: str, *, write: bool = False) -> T:
         """The result of `send()`, retried as the module docstring says. A write that may have landed raises
@@ -144,7 +201,8 @@ class Transport:
             if write and self.before_write is not None:
                 self.before_write()
             try:
-                return send()
+                with self.lock:
+                    return send()
             except Failure as failure:
                 last_failure = failure
                 last = attempt + 1 >= self.policy.attempts

@@ -187,6 +187,7 @@ _MODEL_FIELDS = {"components", "milestone", "parent", "blocked_by",
 
 class FilesTracker(Tracker):
     name = "files"
+    overlap_reads = False  # a board is read from disk at once: a reader thread would only share the CPU
 
     def __init__(self, path: str, author: str = DEFAULT_AUTHOR, lock_wait: float = LOCK_WAIT):
         if not path:

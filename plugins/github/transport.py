@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +18,7 @@ import requests
 from github import Auth, Github, GithubException
 
 from steward.core.errors import TrackerError
+from steward.plugins import transport as shared
 from steward.plugins.transport import Failure, RetryPolicy, Transport
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -33,36 +34,15 @@ SLEEP: Callable[[float], None] = time.sleep
 WALL_CLOCK: Callable[[], float] = time.time
 
 
-class Pacer:
-    """Spaces content writes (~80 a minute, 500 an hour). `clock` and `sleep` are injectable for tests.
-
-    `per_minute=0` turns pacing off: GitHub Enterprise Server has no secondary limits unless an admin sets
-    them, and a simulator has none.
+class Pacer(shared.Pacer):
+    """Content writes paced for GitHub's secondary limits (plugins/transport.py), with this module's time
+    sources. `per_minute=0` turns pacing off: GitHub Enterprise Server has no secondary limits unless an admin
+    sets them, and a simulator has none.
     """
 
     def __init__(self, clock: Callable[[], float] | None = None, sleep: Callable[[float], None] | None = None,
-                 per_minute: int = WRITES_PER_MINUTE, per_hour: int = WRITES_PER_HOUR):
-        self.clock = clock or CLOCK
-        self.sleep = sleep or SLEEP
-        self.interval = 60.0 / per_minute if per_minute else 0.0
-        self.per_hour = per_hour
-        self.recent: deque[float] = deque()
-
-    def wait(self, seconds: float) -> None:
-        if seconds > 0:
-            self.sleep(seconds)
-
-    def before_write(self) -> None:
-        if self.interval == 0:
-            return
-        now = self.clock()
-        while self.recent and now - self.recent[0] >= 3600:
-            self.recent.popleft()
-        if len(self.recent) >= self.per_hour:
-            self.wait(self.recent[0] + 3600 - now)
-        elif self.recent:
-            self.wait(self.recent[-1] + self.interval - now)
-        self.recent.append(self.clock())
+                 per_minute: int = WRITES_PER_MINUTE, per_hour: int = WRITES_PER_HOUR, burst: int = shared.BURST):
+        super().__init__(clock or CLOCK, sleep or SLEEP, per_minute, per_hour, burst)
 
 
 class GitHubError(TrackerError):

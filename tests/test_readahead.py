@@ -1,0 +1,116 @@
+"""The read-ahead reader (core/readahead.py): order, bounds, errors, warnings and clean-up as a sequential read."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from steward.core import readahead
+from steward.core.errors import TrackerError, UsageError
+
+log = logging.getLogger("steward.test-read-ahead")
+
+
+class Pages:
+    """A page generator that records which thread read each page, how far it got, and whether it was closed."""
+
+    def __init__(self, count: int, fail_at: int | None = None, error: BaseException | None = None):
+        self.count, self.fail_at, self.error = count, fail_at, error
+        self.read: list[int] = []
+        self.threads: set[int] = set()
+        self.closed_in: int | None = None
+
+    def __call__(self):
+        try:
+            for number in range(self.count):
+                self.threads.add(threading.get_ident())
+                log.warning("reading page %d", number)
+                if number == self.fail_at:
+                    raise self.error or TrackerError(f"page {number} failed")
+                self.read.append(number)
+                yield [number]
+        except GeneratorExit:
+            self.closed_in = threading.get_ident()
+            raise
+
+
+def consume(pages: Pages, depth: int, sink: list[str], work=lambda page: None) -> list[int]:
+    handler = readahead.ThreadLog(sink)
+    logging.getLogger("steward").addHandler(handler)
+    seen = []
+    try:
+        with readahead.pages_of(pages, depth, handler) as iterator:
+            for page in iterator:
+                log.warning("working on page %d", page[0])
+                work(page)
+                seen += page
+    finally:
+        logging.getLogger("steward").removeHandler(handler)
+    return seen
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_pages_and_warnings_arrive_in_the_sequential_order_read_in_another_thread(depth):
+    sequential, ahead = [], []
+    assert consume(Pages(7), 0, sequential) == list(range(7))
+    pages = Pages(7)
+    assert consume(pages, depth, ahead, work=lambda page: time.sleep(0.01)) == list(range(7))
+    assert ahead == sequential
+    assert pages.threads and threading.get_ident() not in pages.threads
+
+
+def test_the_reader_stays_at_most_depth_pages_ahead():
+    pages = Pages(50)
+    ahead = []
+
+    def work(page):
+        time.sleep(0.02)  # the reader is free to run ahead meanwhile
+        ahead.append(len(pages.read) - 1 - page[0])
+
+    consume(pages, 2, [], work)
+    # one page in hand, `depth` in the queue, one read and waiting to be queued
+    assert max(ahead) <= 3 and max(ahead) >= 1
+
+
+@pytest.mark.parametrize("error", [TrackerError("Jira answered 500"), KeyboardInterrupt(), ValueError("bug")])
+def test_an_error_while_reading_reaches_the_run_after_the_pages_before_it(error):
+    for depth in (0, 2):
+        pages, sink = Pages(6, fail_at=3, error=error), []
+        seen = []
+        with pytest.raises(type(error)) as raised:
+            consume(pages, depth, sink, work=lambda page, seen=seen: seen.append(page[0]))
+        assert raised.value is error
+        assert seen == [0, 1, 2]
+        assert sink[-1] == "reading page 3"
+
+
+def test_a_run_that_ends_early_stops_the_reader_and_closes_the_generator_in_its_thread():
+    pages = Pages(1000)
+
+    def work(page):
+        if page[0] == 2:
+            raise TrackerError("a write failed")
+
+    sink: list[str] = []
+    with pytest.raises(TrackerError):
+        consume(pages, 2, sink, work)
+    assert pages.closed_in is not None and pages.closed_in != threading.get_ident()
+    assert len(pages.read) <= 6
+    assert not [t for t in threading.enumerate() if t.name == "steward-read-ahead"]
+    # warnings of pages the run never took are not reported: a sequential run would not have read them
+    assert sink == ["reading page 0", "working on page 0", "reading page 1", "working on page 1",
+                    "reading page 2", "working on page 2"]
+
+
+@pytest.mark.parametrize(("text", "depth"), [("", 2), ("0", 0), ("1", 1), (" 4 ", 4)])
+def test_the_setting(text, depth):
+    assert readahead.depth_from({readahead.ENV: text}) == depth
+
+
+@pytest.mark.parametrize("text", ["-1", "two", "1.5", "17"])
+def test_a_bad_setting_names_the_variable(text):
+    with pytest.raises(UsageError, match="STEWARD_READ_AHEAD must be a number of pages"):
+        readahead.depth_from({readahead.ENV: text})
