@@ -8,10 +8,44 @@ what was being read; raised while reading, it stops the run before any further w
 
 from __future__ import annotations
 
+import json
+import sys
+import threading
 from typing import Any
 
 from steward.core.errors import TrackerError
 from steward.plugins.transport import public_url
+
+DEEP_JSON_LEVELS = 200_000  # nesting levels a deep answer may have (a hostile ADF body): beyond it, an error
+_DEEP_STACK = 1 << 30  # bytes of (virtual) stack for the thread decoding it: the C decoder recurses per level
+
+
+def deep_json(content: bytes, site: str, what: str) -> Any:
+    """An answer nested deeper than Python's recursion limit allows (a description of 1,000 nested quotes):
+    decoded on a thread with a large stack and a raised limit, instead of ending the run in a RecursionError."""
+    box: dict[str, Any] = {}
+
+    def decode() -> None:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(DEEP_JSON_LEVELS)
+        try:
+            box["value"] = json.loads(content)
+        except (RecursionError, ValueError) as error:
+            box["error"] = error
+        finally:
+            sys.setrecursionlimit(limit)
+
+    size = threading.stack_size(_DEEP_STACK)
+    try:
+        worker = threading.Thread(target=decode, name="steward-deep-json")
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(size)
+    if "value" not in box:
+        raise TrackerError(f"Jira at {public_url(site)} answered {what} with JSON nested too deeply to read "
+                           f"(over {DEEP_JSON_LEVELS:,} levels)")
+    return box["value"]
 
 
 def _kind(value: Any) -> str:
