@@ -197,7 +197,13 @@ class Runner:
         Steward's own actions after the tracker write landed, then reconcile a step two runs wrote at once."""
         if not taken:
             return
-        fresh = self.tracker.recheck([issue for issue, _ in taken.values()])
+        try:
+            fresh = self.tracker.recheck([issue for issue, _ in taken.values()])
+        except TrackerError:  # the run stops here: this page's steps were planned, never written
+            for _, steps in taken.values():
+                for step in steps:
+                    plan.steps.remove(step)
+            raise
         written: list[tuple[Issue, list[Step]]] = []
         for key, (issue, steps) in taken.items():
             issue = fresh.get(key, issue)

@@ -32,32 +32,62 @@ class Copy(NamedTuple):
     run: str | None
 
 
+_BLOCKS = frozenset(("paragraph", "heading", "listItem", "blockquote", "codeBlock", "panel", "tableRow"))
+_CLOSE = object()  # on the work stack: the block that began at this output position ends here
+
+
 def adf_text(node: Any) -> str:
-    """Plain text of an Atlassian Document Format tree (v3 bodies); strings pass through."""
-    if node is None:
-        return ""
-    if isinstance(node, str):
-        return node
-    if isinstance(node, list):
-        return "".join(adf_text(child) for child in node)
-    if not isinstance(node, dict):
-        return str(node)
+    """Plain text of an Atlassian Document Format tree (v3 bodies); strings pass through.
+
+    Walked with a stack, not recursion: a body nested thousands of levels deep is text like any other, and
+    a long body costs one pass. A block (paragraph, list item, ...) ends with exactly one newline."""
+    out: list[str] = []
+    work: list[Any] = [node]
+    while work:
+        item = work.pop()
+        if isinstance(item, tuple) and len(item) == 2 and item[0] is _CLOSE:
+            start = item[1]
+            while len(out) > start and (not out[-1] or out[-1].endswith("\n")):
+                out[-1] = out[-1].rstrip("\n")
+                if out[-1]:
+                    break
+                out.pop()
+            out.append("\n")
+            continue
+        if item is None:
+            continue
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, list):
+            work.extend(reversed(item))
+        elif not isinstance(item, dict):
+            out.append(str(item))
+        else:
+            _adf_node(item, out, work)
+    return "".join(out)
+
+
+def _adf_node(node: dict[str, Any], out: list[str], work: list[Any]) -> None:
     kind = node.get("type")
     if kind == "text":
-        return str(node.get("text") or "")
+        out.append(str(node.get("text") or ""))
+        return
     if kind == "hardBreak":
-        return "\n"
+        out.append("\n")
+        return
     if kind == "rule":
-        return "----\n"
+        out.append("----\n")
+        return
     attrs = node.get("attrs") if isinstance(node.get("attrs"), dict) else {}
     if kind in ("mention", "emoji", "status", "date"):
-        return str(attrs.get("text") or attrs.get("shortName") or attrs.get("timestamp") or "")
+        out.append(str(attrs.get("text") or attrs.get("shortName") or attrs.get("timestamp") or ""))
+        return
     if kind in ("inlineCard", "blockCard", "embedCard"):
-        return str(attrs.get("url") or "")
-    inner = adf_text(node.get("content") or [])
-    if kind in ("paragraph", "heading", "listItem", "blockquote", "codeBlock", "panel", "tableRow"):
-        return inner.rstrip("\n") + "\n"
-    return inner
+        out.append(str(attrs.get("url") or ""))
+        return
+    if kind in _BLOCKS:
+        work.append((_CLOSE, len(out)))
+    work.append(node.get("content") or [])
 
 
 def _body(value: Any) -> str:

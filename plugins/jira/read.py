@@ -26,7 +26,9 @@ from steward.core.errors import TrackerError
 from steward.core.ledger import Identity, settle
 from steward.core.markers import markers_from_json
 from steward.core.model import Issue, Marker
+from steward.plugins.transport import public_url
 
+from .answers import Pages, answer, optional_int, optional_text
 from .parse import (
     CHANGELOG_FIELD_IDS,
     PROPERTY_KEY,
@@ -93,8 +95,9 @@ class JiraReader:
         """One issue by key with everything the rules may read: a single `GET /issue`, plus the rest of a
         cut changelog or comment list."""
         params = {"fields": ",".join(FIELDS), "expand": "changelog", "properties": PROPERTY_KEY}
-        raw = self.connection.request("GET", self.connection.issue_url(key), f"reading {key}", params=params)
-        if not isinstance(raw, dict) or not raw.get("key"):
+        raw = answer(self.connection.request("GET", self.connection.issue_url(key), f"reading {key}", params=params),
+                     self.connection.base_url, f"reading {key}")
+        if not raw.get("key"):
             return None
         read = self.parse(raw, None, with_property=True)
         if read is None:
@@ -150,31 +153,39 @@ class JiraReader:
             body: dict[str, Any] = {"issueIdsOrKeys": keys, "fields": list(fields), "properties": [PROPERTY_KEY]}
             if changelog:
                 body["expand"] = ["changelog"]
-            data = as_dict(self.connection.request("POST", self.connection.url("issue/bulkfetch", "3"),
-                                                   "reading issues", body=body))
-            found = [as_dict(raw) for raw in data.get("issues") or []]
+            data = answer(self.connection.request("POST", self.connection.url("issue/bulkfetch", "3"),
+                                                  "reading issues", body=body),
+                          self.connection.base_url, "reading issues", "issues")
+            found = [as_dict(raw) for raw in data["issues"]]
         else:
             jql = f"key in ({', '.join(_quote(key) for key in keys)})"
+            site, what = self.connection.base_url, "reading issues"
+            pages = Pages(site, what)
             found = []
             while True:  # a site may cap pages below 100; nothing is written between these pages
                 params: dict[str, Any] = {"jql": jql, "startAt": len(found), "maxResults": len(keys),
                                           "fields": ",".join(fields), "validateQuery": "false"}
                 if changelog:
                     params["expand"] = "changelog"
-                data = as_dict(self.connection.request("GET", self.connection.url("search", "2"), "reading issues",
-                                                       params=params))
-                page = data.get("issues") if isinstance(data.get("issues"), list) else []
-                found += [as_dict(raw) for raw in page]
-                total = data.get("total")
-                if not page or not isinstance(total, int) or len(found) >= total:
+                data = answer(self.connection.request("GET", self.connection.url("search", "2"), what,
+                                                      params=params), site, what, "issues")
+                page = [as_dict(raw) for raw in data["issues"]]
+                pages.page([str(raw["key"]) for raw in page if raw.get("key")])
+                found += page
+                total = optional_int(data, "total", site, what)
+                if not page or total is None or len(found) >= total:
+                    pages.ended(total, len(found))
                     break
         position = {key: n for n, key in enumerate(keys)}
         return sorted(found, key=lambda raw: position.get(str(raw.get("id")), position.get(str(raw.get("key")), 0)))
 
     def _snapshot(self, jql: str) -> list[str]:
-        """The ids (Cloud) or keys (Data Center) of every issue matching `jql`, read before anything is written."""
-        cloud = self.connection.cloud
-        found: dict[str, None] = {}
+        """The ids (Cloud) or keys (Data Center) of every issue matching `jql`, read before anything is written.
+        Paging is checked (answers.Pages): a repeated token or page, or a short count, ends the run here."""
+        cloud, site = self.connection.cloud, self.connection.base_url
+        what = "searching issues"
+        pages = Pages(site, what)
+        found: list[str] = []
         token, start = None, 0
         while True:
             params: dict[str, Any] = {"jql": jql, "fields": "id", "maxResults": SNAPSHOT_PAGE[cloud]}
@@ -183,18 +194,26 @@ class JiraReader:
             elif not cloud:
                 params["startAt"] = start
             url = self.connection.url("search/jql", "3") if cloud else self.connection.url("search", "2")
-            data = as_dict(self.connection.request("GET", url, "searching issues", params=params))
-            issues = [as_dict(raw) for raw in data.get("issues") or []] if isinstance(data.get("issues"), list) else []
-            for raw in issues:
-                ident = raw.get("id") if cloud else raw.get("key")
-                if ident:
-                    found[str(ident)] = None
-            start += len(issues)
-            token = data.get("nextPageToken")
-            total = data.get("total")
-            if not issues or (cloud and (not token or data.get("isLast") is True)) or \
-                    (not cloud and (not isinstance(total, int) or start >= total)):
-                return list(found)
+            data = answer(self.connection.request("GET", url, what, params=params), site, what, "issues")
+            idents = [_ident(raw, "id" if cloud else "key", site, what) for raw in data["issues"]]
+            pages.page(idents)
+            found += idents
+            start += len(idents)
+            if cloud:
+                token = optional_text(data, "nextPageToken", site, what)
+                last = data.get("isLast")
+                if last is True or (token is None and not idents):
+                    return found
+                if token is None:
+                    if last is False:
+                        pages.no_token()
+                    return found
+                pages.token(token)
+            else:
+                total = optional_int(data, "total", site, what)
+                if not idents or total is None or start >= total:
+                    pages.ended(total, start)
+                    return found
 
     def _complete_changelogs(self, pending: list[tuple[Issue, set[str], list[Marker]]]) -> list[Issue]:
         """Full histories for issues whose inline changelog was cut at 40: one bulk call per 1000 on Cloud.
@@ -206,27 +225,32 @@ class JiraReader:
             by_id = {str(issue.extra.get("id") or issue.key): (issue, seen) for issue, seen, _ in pending}
             by_id.update({issue.key: (issue, seen) for issue, seen, _ in pending})
             ids = [str(issue.extra.get("id") or issue.key) for issue, _, _ in pending]
+            site, what = self.connection.base_url, "reading changelogs in bulk"
+            pages = Pages(site, what, "change histories")
             token = None
             while True:
                 body: dict[str, Any] = {"issueIdsOrKeys": ids, "fieldIds": list(CHANGELOG_FIELD_IDS),
                                         "maxResults": 10000}
                 if token:
                     body["nextPageToken"] = token
-                data = as_dict(self.connection.request("POST", self.connection.url("changelog/bulkfetch", "3"),
-                                                       "reading changelogs in bulk", body=body))
-                for entry in data.get("issueChangeLogs") or []:
+                data = answer(self.connection.request("POST", self.connection.url("changelog/bulkfetch", "3"),
+                                                      what, body=body), site, what)
+                entries = data.get("issueChangeLogs")
+                for entry in entries if isinstance(entries, list) else []:
                     entry = as_dict(entry)
                     target = by_id.get(str(entry.get("issueId")))
                     if target is not None:
                         add_histories(*target, entry.get("changeHistories") or [])
-                token = data.get("nextPageToken")
+                token = optional_text(data, "nextPageToken", site, what)
                 if not token:
                     break
+                pages.token(token)
         else:  # Data Center has no bulk changelog: one read per truncated issue
             for issue, seen, _ in pending:
-                data = as_dict(self.connection.request("GET", self.connection.issue_url(issue.key),
-                                                       f"reading {issue.key}",
-                                                       params={"fields": "created", "expand": "changelog"}))
+                data = answer(self.connection.request("GET", self.connection.issue_url(issue.key),
+                                                      f"reading {issue.key}",
+                                                      params={"fields": "created", "expand": "changelog"}),
+                              self.connection.base_url, f"reading {issue.key}")
                 add_histories(issue, seen, as_dict(data.get("changelog")).get("histories") or [])
         for issue, _, stored in pending:
             issue.changes.sort(key=lambda c: c.at)
@@ -237,15 +261,33 @@ class JiraReader:
         """The rest of a truncated inline comment list (Jira has no bulk comment read by issue)."""
         comments = list(container.get("comments") or [])
         key = str(raw["key"])
+        site, what = self.connection.base_url, f"reading comments of {key}"
+        pages = Pages(site, what, "comments")
+        pages.page(_comment_ids(comments))
         while True:
-            data = as_dict(self.connection.request("GET", self.connection.issue_url(key, "/comment"),
-                                                   f"reading comments of {key}",
-                                                   params={"startAt": len(comments), "maxResults": 5000}))
-            page = data.get("comments") or []
+            data = answer(self.connection.request("GET", self.connection.issue_url(key, "/comment"), what,
+                                                  params={"startAt": len(comments), "maxResults": 5000}),
+                          site, what, "comments")
+            page = data["comments"]
+            pages.page(_comment_ids(page))
             comments += page
-            total = data.get("total")
-            if not page or not isinstance(total, int) or len(comments) >= total:
+            total = optional_int(data, "total", site, what)
+            if not page or total is None or len(comments) >= total:
+                pages.ended(total, len(comments))
                 return comments
+
+
+def _comment_ids(comments: list[Any]) -> list[str]:
+    return [str(c["id"]) for c in comments if isinstance(c, dict) and c.get("id") is not None]
+
+
+def _ident(raw: Any, name: str, site: str, what: str) -> str:
+    """An issue's id or key in a search answer; an entry without one is a broken answer, not an issue."""
+    value = raw.get(name) if isinstance(raw, dict) else None
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
+        return str(value)
+    raise TrackerError(f"Jira at {public_url(site)} answered {what} with an issue without its {name} "
+                       f"({str(raw)[:80]!r})")
 
 
 def _quote(key: str) -> str:

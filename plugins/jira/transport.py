@@ -21,6 +21,8 @@ from jira.resilientsession import parse_errors
 from steward.core.errors import TrackerError
 from steward.plugins.transport import Failure, RetryPolicy, Transport, public_url, read_timeout
 
+from .answers import answer, deep_json
+
 log = logging.getLogger("steward.jira")
 
 DEFAULT_TIMEOUT = 120.0  # seconds: large pages of changelogs are slow
@@ -74,10 +76,14 @@ class JiraConnection:
     def whoami(self) -> list[str | None]:
         """The ids comments name the account behind the credentials by: Cloud's accountId; Data Center's user
         name and key (`GET /myself`)."""
-        data = self.request("GET", self.url("myself"), "asking Jira which account Steward writes as")
-        data = data if isinstance(data, dict) else {}
+        what = "asking Jira which account Steward writes as"
+        data = answer(self.request("GET", self.url("myself"), what), self.base_url, what)
         ids = [data.get("accountId")] if self.cloud else [data.get("name"), data.get("key")]
-        return [value for value in ids if isinstance(value, str) and value]
+        ids = [value for value in ids if isinstance(value, str) and value]
+        if not ids:  # without it no comment would be Steward's own, and every step would be written again
+            raise TrackerError(f"Jira at {public_url(self.base_url)} answered {what} without the account's "
+                               f"{'accountId' if self.cloud else 'name'}")
+        return ids
 
     def read_optional(self, url: str, what: str, params: dict[str, Any] | None = None) -> Any:
         """A read whose 404 means "there is none" (a property never written): None then."""
@@ -113,6 +119,8 @@ class JiraConnection:
             return None
         try:
             return response.json()
+        except RecursionError:
+            return deep_json(response.content, self.base_url, what)
         except ValueError:
             raise TrackerError(f"{public_url(self.base_url)} answered {what} with something that is not JSON: "
                                "is JIRA_URL the base URL of a Jira site?") from None

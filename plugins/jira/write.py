@@ -25,6 +25,7 @@ from steward.core.markers import dedupe, footer, marker_to_json, markers_from_js
 from steward.core.model import Issue, Marker, Step
 from steward.plugins.transport import Failure, Uncertain
 
+from .answers import answer
 from .parse import PROPERTY_KEY, as_dict, issue_from_jira
 from .transport import JiraConnection
 
@@ -146,8 +147,9 @@ class JiraWriter:
             f"writing {key}", landed=landed if new else None, idempotent=not new)
 
     def _landed(self, key: str, new: list[Marker]) -> bool:
-        data = as_dict(self.connection.request("GET", self.connection.issue_url(key), f"re-reading {key}",
-                                               params={"fields": "comment,labels", "properties": PROPERTY_KEY}))
+        data = answer(self.connection.request("GET", self.connection.issue_url(key), f"re-reading {key}",
+                                              params={"fields": "comment,labels", "properties": PROPERTY_KEY}),
+                      self.connection.base_url, f"re-reading {key}")
         if not data.get("key"):
             return False
         found = {(m.rule, m.level) for m in issue_from_jira(data, self.connection.base_url, [],
@@ -155,10 +157,11 @@ class JiraWriter:
         return all((m.rule, m.level) in found for m in new)
 
     def _transition(self, key: str, name: str) -> None:
-        data = as_dict(self.connection.request("GET", self.connection.issue_url(key, "/transitions"),
-                                               f"reading transitions of {key}"))
+        data = answer(self.connection.request("GET", self.connection.issue_url(key, "/transitions"),
+                                              f"reading transitions of {key}"),
+                      self.connection.base_url, f"reading transitions of {key}", "transitions")
         wanted = name.casefold()
-        for option in data.get("transitions") or []:
+        for option in data["transitions"]:
             option = as_dict(option)
             names = {str(option.get("name") or "").casefold(),
                      str(as_dict(option.get("to")).get("name") or "").casefold()}
