@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
 from steward.core.conditions import AllOf, AnyOf, Condition, Test
+from steward.core.fields import FieldMapping, field_fact
 from steward.core.registry import split_fact_name
 from steward.core.rules import Rule, facts_used
 
@@ -52,6 +54,7 @@ FACT_CHANGELOG = frozenset({"days_unassigned", "days_in_status", "unexplained_ch
 # Actions whose planning compares with the issue's current value (`assign` skips the current assignee,
 # `transition` the current status).
 ACTION_FIELDS = {"assign": ("assignee",), "transition": ("status",)}
+SET_FIELD_FIELDS = {"due": ("duedate",), "priority": ("priority",)}  # set_field compares with these
 JQL_STATUS_CATEGORY = {"todo": '"To Do"', "in_progress": '"In Progress"', "done": "Done"}
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
@@ -128,13 +131,15 @@ def pushdown_clause(rules: list[Rule]) -> str | None:
     return " OR ".join(f"({c})" for c in clauses)
 
 
-def read_needs(rules: list[Rule]) -> tuple[tuple[str, ...], bool]:
+def read_needs(rules: list[Rule], fields: Mapping[str, FieldMapping] | None = None) -> tuple[tuple[str, ...], bool]:
     """The search `fields` and whether the changelog is needed to evaluate and plan these rules.
 
     Derived from the facts the rules test or show (the Runner's own `facts_used`) and the actions they
-    take; a fact this adapter does not know (a plugin's) may read anything, so it gets everything.
+    take; a fact this adapter does not know (a plugin's) may read anything, so it gets everything. The facts
+    of mapped fields (`fields`) read only their own field, which the reader adds (read.py).
     """
     facts = {split_fact_name(fact)[0] for fact in facts_used(rules)}
+    facts = {fact for fact in facts if fact in FACT_FIELDS or not (fields and field_fact(fact, fields))}
     if any(fact not in FACT_FIELDS for fact in facts):
         return FIELDS, True
     wanted = set(BASE_FIELDS)
@@ -142,8 +147,10 @@ def read_needs(rules: list[Rule]) -> tuple[tuple[str, ...], bool]:
         wanted.update(FACT_FIELDS[fact])
     for rule in rules:
         for step in rule.steps:
-            for kind, _ in step.actions:
+            for kind, value in step.actions:
                 wanted.update(ACTION_FIELDS.get(kind, ()))
+                if kind == "set_field" and isinstance(value, dict):
+                    wanted.update(SET_FIELD_FIELDS.get(str(value.get("field")), ()))
     return tuple(field for field in FIELDS if field in wanted), bool(facts & FACT_CHANGELOG)
 
 

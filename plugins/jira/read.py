@@ -27,6 +27,7 @@ from steward.core.ledger import Identity, settle
 from steward.core.markers import markers_from_json
 from steward.core.model import Issue, Marker
 
+from .fields import JiraField, mapped_values
 from .parse import (
     CHANGELOG_FIELD_IDS,
     PROPERTY_KEY,
@@ -57,11 +58,17 @@ class JiraReader:
         self.changelog = True
         self.identity: Identity | None = None
         self.every_property = False  # Data Center: read every issue's marker property (see the module doc)
+        self.mapped: dict[str, JiraField] = {}  # the rule files' mapped fields (fields.py), by their names
 
     @property
     def sweep_fields(self) -> tuple[str, ...]:
         """What a sweep asks for: on Data Center always the comments, the only record its search returns."""
-        return self.fields if self.connection.cloud or "comment" in self.fields else (*self.fields, "comment")
+        fields = self.fields if self.connection.cloud or "comment" in self.fields else (*self.fields, "comment")
+        return self.with_mapped(fields)
+
+    def with_mapped(self, fields: tuple[str, ...]) -> tuple[str, ...]:
+        """`fields` and the mapped fields' ids: read in the same requests, no request of their own."""
+        return (*fields, *dict.fromkeys(f.id for f in self.mapped.values() if f.id not in fields))
 
     def issues(self, jql: str, since: datetime | None) -> Iterator[list[Issue]]:
         # Issues whose changelog was cut at 40 wait for one bulk call per `bulk_size`. They wait as model
@@ -92,7 +99,7 @@ class JiraReader:
     def one(self, key: str) -> Issue | None:
         """One issue by key with everything the rules may read: a single `GET /issue`, plus the rest of a
         cut changelog or comment list."""
-        params = {"fields": ",".join(FIELDS), "expand": "changelog", "properties": PROPERTY_KEY}
+        params = {"fields": ",".join(self.with_mapped(FIELDS)), "expand": "changelog", "properties": PROPERTY_KEY}
         raw = self.connection.request("GET", self.connection.issue_url(key), f"reading {key}", params=params)
         if not isinstance(raw, dict) or not raw.get("key"):
             return None
@@ -117,6 +124,7 @@ class JiraReader:
         try:
             stored = property_markers(raw, str(raw["key"])) if with_property or self.connection.cloud else []
             issue = issue_from_jira(raw, self.connection.base_url, None, comments, self.identity, stored)
+            issue.fields = mapped_values(self.mapped, as_dict(raw.get("fields")), issue.key)
         except TrackerError:  # Jira failed (asking who Steward is): that ends the run, as any failed request
             raise
         except Exception as error:  # one odd issue must never end the run

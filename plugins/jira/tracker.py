@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from steward.core.fields import FieldMapping
 from steward.core.ledger import Identity
 from steward.core.markers import new_run_id
 from steward.core.model import Issue, Marker, Step
@@ -24,6 +25,7 @@ from steward.core.timeutil import utcnow
 from steward.core.tracker import Tracker
 from steward.plugins.transport import ATTEMPTS, MAX_WAIT, RetryPolicy
 
+from .fields import read_catalogue, resolve
 from .pushdown import combine_jql, pushdown_clause, read_needs
 from .read import BULK_CHANGELOG_MAX, PAGE_SIZE, JiraReader
 from .reconcile import recheck, reconcile
@@ -49,6 +51,7 @@ class JiraTracker(Tracker):
         self.reader.identity = self._identity
         self.writer = JiraWriter(self.connection, self._identity, self.run)
         self.clause: str | None = None
+        self.fields: dict[str, FieldMapping] = {}
 
     @property
     def base_url(self) -> str:
@@ -66,10 +69,20 @@ class JiraTracker(Tracker):
     def identity(self) -> Identity:
         return self._identity
 
+    def map_fields(self, fields: dict[str, FieldMapping]) -> None:
+        """Find each mapped field in Jira's field list (one `GET /field` per run, only when some field is mapped
+        for Jira); an unknown name or a type that does not fit ends the run here, before any read."""
+        self.fields = dict(fields)
+        unmapped = sorted(name for name, mapping in fields.items() if not mapping.on("jira"))
+        if unmapped:
+            log.warning("no Jira field is mapped for %s: their facts stay missing on Jira", ", ".join(unmapped))
+        if len(unmapped) < len(fields):
+            self.reader.mapped = self.writer.mapped = resolve(fields, read_catalogue(self.connection))
+
     def narrow(self, rules: list[Rule]) -> None:
         """Push the rules' conditions into the JQL and ask only for the fields they read."""
         self.clause = pushdown_clause(rules)
-        self.reader.fields, self.reader.changelog = read_needs(rules)
+        self.reader.fields, self.reader.changelog = read_needs(rules, self.fields)
         silent = [f"{rule.id} step {step.level}" for rule in rules for step in rule.steps
                   if not any(kind == "comment" for kind, _ in step.actions)]
         if silent and not self.cloud:
