@@ -235,7 +235,7 @@ class FieldsJiraSim(JiraSim):
         for name, value in ours.items():
             try:
                 changes[name] = self._written(name, value)
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, StopIteration):
                 errors[name] = f"Field '{name}' cannot be set to {value!r}."
         if errors:
             return Response(400, {"errorMessages": [], "errors": errors})
