@@ -16,8 +16,10 @@ from steward.core.fields import FieldMapping, field_fact
 from steward.core.registry import split_fact_name
 from steward.core.rules import Rule, facts_used
 
+from .hierarchy import HIERARCHY_FIELDS
+
 FIELDS = ("summary", "description", "issuetype", "status", "priority", "labels", "assignee", "reporter",
-          "created", "updated", "duedate", "comment", "project")
+          "created", "updated", "duedate", "comment", "project", "components", "parent", "subtasks", "issuelinks")
 # What the adapter and the planner read whatever the rules: `updated` for `--since`, `labels` because the
 # planner only adds a missing label and takes back only a present one.
 BASE_FIELDS = ("labels", "updated")
@@ -44,9 +46,7 @@ FACT_FIELDS: dict[str, tuple[str, ...]] = {
     "status_regressions": ("status",), "altitude": ("labels", "issuetype"),
     "days_until_exemption_ends": ("comment", "assignee", "reporter"),
     "exemption_valid": ("comment", "assignee", "reporter"),
-    # Hierarchy and links: not read from Jira yet, so they need no field (their facts are empty).
-    "parent": (), "parent_status_category": (), "children": (), "open_children": (), "children_without_owner": (),
-    "blocked_by": (), "open_blockers": (), "blocks": (), "components": (), "milestone": (),
+    **HIERARCHY_FIELDS,
 }
 FACT_CHANGELOG = frozenset({"days_unassigned", "days_in_status", "unexplained_changes",
                             "days_escalated_without_follow_up", "idle_days", "days_blocked", "days_with_label",

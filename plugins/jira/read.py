@@ -25,9 +25,10 @@ from typing import Any
 from steward.core.errors import TrackerError
 from steward.core.ledger import Identity, settle
 from steward.core.markers import markers_from_json
-from steward.core.model import Issue, Marker
+from steward.core.model import Issue, Marker, Related
 
 from .fields import JiraField, mapped_values
+from .hierarchy import add_hierarchy, related_of
 from .parse import (
     CHANGELOG_FIELD_IDS,
     PROPERTY_KEY,
@@ -125,6 +126,7 @@ class JiraReader:
             stored = property_markers(raw, str(raw["key"])) if with_property or self.connection.cloud else []
             issue = issue_from_jira(raw, self.connection.base_url, None, comments, self.identity, stored)
             issue.fields = mapped_values(self.mapped, as_dict(raw.get("fields")), issue.key)
+            add_hierarchy(issue, as_dict(raw.get("fields")))
         except TrackerError:  # Jira failed (asking who Steward is): that ends the run, as any failed request
             raise
         except Exception as error:  # one odd issue must never end the run
@@ -178,6 +180,11 @@ class JiraReader:
                     break
         position = {key: n for n, key in enumerate(keys)}
         return sorted(found, key=lambda raw: position.get(str(raw.get("id")), position.get(str(raw.get("key")), 0)))
+
+    def related(self, keys: list[str]) -> list[Related]:
+        """Issues by key (at most 100: one request) for their status and assignee: children outside the sweep."""
+        found = [related_of(raw) for raw in self.by_keys(keys, ("status", "assignee"))]
+        return [r for r in found if r is not None]
 
     def _snapshot(self, jql: str) -> list[str]:
         """The ids (Cloud) or keys (Data Center) of every issue matching `jql`, read before anything is written."""

@@ -9,7 +9,7 @@
   (jrjc-server-5.0: a number, a text area, radio buttons as an option);
 - with `hierarchy=True`: `parent`, `subtasks`, `issuelinks` (Blocks and Relates) and `components`, shaped as
   in the same recordings: issue n with n % 10 == 1 is a parent; n + 1 is its sub-task (listed in the
-  parent's `subtasks`), n + 2 and n + 3 its children by `parent` only (an epic's issues); every issue n
+  parent's `subtasks`), n + 2 and n + 3 its children by `parent` only (an epic's issues, on Cloud); every issue n
   with n % 7 == 0 is blocked by n - 1; every n with n % 9 == 0 relates to n - 1. On Cloud the issue type
   carries `hierarchyLevel` (1 for a parent, -1 for a sub-task, else 0);
 - writes of `priority`, `duedate` and the custom fields in `PUT /issue` (`fields`), recorded in the
@@ -97,7 +97,8 @@ class FieldsJiraSim(JiraSim):
         return values
 
     def parent_of(self, n: int) -> int | None:
-        if not self.hierarchy or n % 10 not in (2, 3, 4):
+        """Data Center's `parent` names only a sub-task's parent (an epic's issues have the Epic Link field)."""
+        if not self.hierarchy or n % 10 not in ((2, 3, 4) if self.cloud else (2,)):
             return None
         parent = n - n % 10 + 1
         return parent if f"OPS-{parent}" in self.issues else None
