@@ -21,11 +21,13 @@ A field an issue has no value in makes its facts missing there, never zero or em
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from steward.core.conditions import Test
 from steward.core.errors import TrackerError
 from steward.core.fields import FieldMapping
 from steward.core.model import FieldValue
@@ -207,3 +209,53 @@ def _date(value: Any, name: str) -> str | None:
     except ValueError:
         raise TrackerError(f"set_field {name}: {value!r} is not a date (YYYY-MM-DD, or relative: \"+14 days\")") \
             from None
+
+
+def _jql_value(value: Any) -> str:
+    text = str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def mapped_clause(test: Test, mapped: Mapping[str, JiraField], calendar: bool) -> str | None:
+    """A JQL clause every issue passing `test` on a mapped custom field matches (a superset), or None when
+    there is none safe. Custom fields are named `cf[NNNNN]` (their names can repeat and be translated).
+
+    Dates: `days_since_X > N` as `cf <= -Nd` (one day of slack for clocks and time zones, as `age_days`);
+    `days_until_X < N` as `cf <= N+1d`, but not when the rule counts working days (a holiday can push the
+    N-th working day any number of calendar days away). Selects and multi-selects: `=` and `in` (Jira
+    compares option values without regard to case: a superset). Numbers: `=`, `<`, `<=`, `>`, `>=`.
+    `present: true` as `is not EMPTY`. Nothing else is pushed."""
+    fact, op, value = test.fact, test.op, test.value
+    date_field = None
+    for prefix in ("days_since_", "days_until_"):
+        if fact.startswith(prefix) and fact[len(prefix):] in mapped and mapped[fact[len(prefix):]].kind == "date":
+            date_field = (prefix, mapped[fact[len(prefix):]])
+    field = date_field[1] if date_field else mapped.get(fact)
+    if field is None or not field.id.startswith("customfield_") or field.mapping.kind == "user":
+        return None
+    name = f"cf[{field.id.removeprefix('customfield_')}]"
+    if (op, value) in (("present", True), ("missing", False)):
+        return f"{name} is not EMPTY"
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if date_field and number:
+        if date_field[0] == "days_since_" and op in ("gt", "gte"):
+            days = (math.floor(value) + 1 if op == "gt" else math.ceil(value)) - 1
+            return f'{name} <= "-{days}d"' if days >= 1 else None
+        if date_field[0] == "days_until_" and op in ("lt", "lte") and not calendar:
+            bound = math.ceil(value) - 1 if op == "lt" else math.floor(value)
+            return f'{name} <= "{bound + 1}d"'
+        return None
+    if date_field:
+        return None
+    if field.kind in ("select", "multiselect") and field.mapping.kind in ("select", "multiselect"):
+        single = (op == "eq" and field.kind == "select") or (op == "contains" and field.kind == "multiselect")
+        if single and isinstance(value, str) and value:
+            return f"{name} = {_jql_value(value)}"
+        listed = (op == "in" and field.kind == "select") or (op == "contains_any" and field.kind == "multiselect")
+        if listed and isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+            return f"{name} in ({', '.join(_jql_value(v) for v in value)})"
+        return None
+    if field.kind == "number" and number and op in ("eq", "gt", "gte", "lt", "lte"):
+        symbol = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+        return f"{name} {symbol} {value!r}"
+    return None

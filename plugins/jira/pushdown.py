@@ -16,6 +16,7 @@ from steward.core.fields import FieldMapping, field_fact
 from steward.core.registry import split_fact_name
 from steward.core.rules import Rule, facts_used
 
+from .fields import JiraField, mapped_clause
 from .hierarchy import HIERARCHY_FIELDS
 
 FIELDS = ("summary", "description", "issuetype", "status", "priority", "labels", "assignee", "reporter",
@@ -63,9 +64,13 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _jql_test(test: Test) -> str | None:
+def _jql_test(test: Test, mapped: Mapping[str, JiraField] | None = None, calendar: bool = False) -> str | None:
     """A JQL clause every issue satisfying `test` matches (a superset), or None when there is none safe."""
     fact, op, value = test.fact, test.op, test.value
+    if mapped:
+        found = mapped_clause(test, mapped, calendar)
+        if found is not None:
+            return found
     if fact == "status_category":
         if op == "eq" and value in JQL_STATUS_CATEGORY:
             return f"statusCategory = {JQL_STATUS_CATEGORY[value]}"
@@ -101,25 +106,26 @@ def _jql_test(test: Test) -> str | None:
     return None
 
 
-def jql_for(condition: Condition) -> str | None:
+def jql_for(condition: Condition, mapped: Mapping[str, JiraField] | None = None, calendar: bool = False) -> str | None:
+    """`mapped`: the run's mapped Jira fields; `calendar`: the rule counts days in a working-day calendar."""
     if isinstance(condition, Test):
-        return _jql_test(condition)
+        return _jql_test(condition, mapped, calendar)
     if isinstance(condition, AllOf):
-        parts = [p for p in (jql_for(item) for item in condition.items) if p]
+        parts = [p for p in (jql_for(item, mapped, calendar) for item in condition.items) if p]
         return " AND ".join(f"({p})" for p in parts) if parts else None
     if isinstance(condition, AnyOf):
-        parts = [jql_for(item) for item in condition.items]
+        parts = [jql_for(item, mapped, calendar) for item in condition.items]
         if not parts or any(p is None for p in parts):
             return None
         return " OR ".join(f"({p})" for p in parts)
     return None  # Not: nothing safe to say
 
 
-def pushdown_clause(rules: list[Rule]) -> str | None:
+def pushdown_clause(rules: list[Rule], mapped: Mapping[str, JiraField] | None = None) -> str | None:
     """OR of every rule's clause, plus issues carrying labels the rules add (for the planner's clean-up)."""
     clauses = []
     for rule in rules:
-        clause = jql_for(rule.condition)
+        clause = jql_for(rule.condition, mapped, rule.calendar is not None)
         if clause is None:
             return None
         clauses.append(clause)

@@ -84,7 +84,7 @@ class JiraTracker(Tracker):
 
     def narrow(self, rules: list[Rule]) -> None:
         """Push the rules' conditions into the JQL and ask only for the fields they read."""
-        self.clause = pushdown_clause(rules)
+        self.clause = pushdown_clause(rules, self.reader.mapped)
         self.reader.fields, self.reader.changelog = read_needs(rules, self.fields)
         self.join_children = bool(CHILD_FACTS & {split_fact_name(fact)[0] for fact in facts_used(rules)})
         silent = [f"{rule.id} step {step.level}" for rule in rules for step in rule.steps

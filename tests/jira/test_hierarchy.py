@@ -152,6 +152,9 @@ def test_the_rule_sees_the_facts(tmp_path):
     for step in parents:
         n = sim.issues[step.issue].n
         open_children = sum(1 for c in sim.children_of(n) if _category(sim, c) != "done")
+        without = sum(1 for c in sim.children_of(n) if _category(sim, c) != "done"
+                      and not sim.issues[f"OPS-{c}"].assignee)
+        assert step.actions[0].value == f"{open_children} open children, {without} without owner."
     assert parents
 
 
