@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
 from steward.core.conditions import AllOf, AnyOf, Condition, Test
+from steward.core.fields import FieldMapping, field_fact
 from steward.core.registry import split_fact_name
 from steward.core.rules import Rule, facts_used
 
+from .fields import JiraField, mapped_clause
+from .hierarchy import HIERARCHY_FIELDS
+
 FIELDS = ("summary", "description", "issuetype", "status", "priority", "labels", "assignee", "reporter",
-          "created", "updated", "duedate", "comment", "project")
+          "created", "updated", "duedate", "comment", "project", "components", "parent", "subtasks", "issuelinks")
 # What the adapter and the planner read whatever the rules: `updated` for `--since`, `labels` because the
 # planner only adds a missing label and takes back only a present one.
 BASE_FIELDS = ("labels", "updated")
@@ -42,9 +47,7 @@ FACT_FIELDS: dict[str, tuple[str, ...]] = {
     "status_regressions": ("status",), "altitude": ("labels", "issuetype"),
     "days_until_exemption_ends": ("comment", "assignee", "reporter"),
     "exemption_valid": ("comment", "assignee", "reporter"),
-    # Hierarchy and links: not read from Jira yet, so they need no field (their facts are empty).
-    "parent": (), "parent_status_category": (), "children": (), "open_children": (), "children_without_owner": (),
-    "blocked_by": (), "open_blockers": (), "blocks": (), "components": (), "milestone": (),
+    **HIERARCHY_FIELDS,
 }
 FACT_CHANGELOG = frozenset({"days_unassigned", "days_in_status", "unexplained_changes",
                             "days_escalated_without_follow_up", "idle_days", "days_blocked", "days_with_label",
@@ -52,6 +55,7 @@ FACT_CHANGELOG = frozenset({"days_unassigned", "days_in_status", "unexplained_ch
 # Actions whose planning compares with the issue's current value (`assign` skips the current assignee,
 # `transition` the current status).
 ACTION_FIELDS = {"assign": ("assignee",), "transition": ("status",)}
+SET_FIELD_FIELDS = {"due": ("duedate",), "priority": ("priority",)}  # set_field compares with these
 JQL_STATUS_CATEGORY = {"todo": '"To Do"', "in_progress": '"In Progress"', "done": "Done"}
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
@@ -60,9 +64,13 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _jql_test(test: Test) -> str | None:
+def _jql_test(test: Test, mapped: Mapping[str, JiraField] | None = None, calendar: bool = False) -> str | None:
     """A JQL clause every issue satisfying `test` matches (a superset), or None when there is none safe."""
     fact, op, value = test.fact, test.op, test.value
+    if mapped:
+        found = mapped_clause(test, mapped, calendar)
+        if found is not None:
+            return found
     if fact == "status_category":
         if op == "eq" and value in JQL_STATUS_CATEGORY:
             return f"statusCategory = {JQL_STATUS_CATEGORY[value]}"
@@ -98,25 +106,26 @@ def _jql_test(test: Test) -> str | None:
     return None
 
 
-def jql_for(condition: Condition) -> str | None:
+def jql_for(condition: Condition, mapped: Mapping[str, JiraField] | None = None, calendar: bool = False) -> str | None:
+    """`mapped`: the run's mapped Jira fields; `calendar`: the rule counts days in a working-day calendar."""
     if isinstance(condition, Test):
-        return _jql_test(condition)
+        return _jql_test(condition, mapped, calendar)
     if isinstance(condition, AllOf):
-        parts = [p for p in (jql_for(item) for item in condition.items) if p]
+        parts = [p for p in (jql_for(item, mapped, calendar) for item in condition.items) if p]
         return " AND ".join(f"({p})" for p in parts) if parts else None
     if isinstance(condition, AnyOf):
-        parts = [jql_for(item) for item in condition.items]
+        parts = [jql_for(item, mapped, calendar) for item in condition.items]
         if not parts or any(p is None for p in parts):
             return None
         return " OR ".join(f"({p})" for p in parts)
     return None  # Not: nothing safe to say
 
 
-def pushdown_clause(rules: list[Rule]) -> str | None:
+def pushdown_clause(rules: list[Rule], mapped: Mapping[str, JiraField] | None = None) -> str | None:
     """OR of every rule's clause, plus issues carrying labels the rules add (for the planner's clean-up)."""
     clauses = []
     for rule in rules:
-        clause = jql_for(rule.condition)
+        clause = jql_for(rule.condition, mapped, rule.calendar is not None)
         if clause is None:
             return None
         clauses.append(clause)
@@ -128,13 +137,15 @@ def pushdown_clause(rules: list[Rule]) -> str | None:
     return " OR ".join(f"({c})" for c in clauses)
 
 
-def read_needs(rules: list[Rule]) -> tuple[tuple[str, ...], bool]:
+def read_needs(rules: list[Rule], fields: Mapping[str, FieldMapping] | None = None) -> tuple[tuple[str, ...], bool]:
     """The search `fields` and whether the changelog is needed to evaluate and plan these rules.
 
     Derived from the facts the rules test or show (the Runner's own `facts_used`) and the actions they
-    take; a fact this adapter does not know (a plugin's) may read anything, so it gets everything.
+    take; a fact this adapter does not know (a plugin's) may read anything, so it gets everything. The facts
+    of mapped fields (`fields`) read only their own field, which the reader adds (read.py).
     """
     facts = {split_fact_name(fact)[0] for fact in facts_used(rules)}
+    facts = {fact for fact in facts if fact in FACT_FIELDS or not (fields and field_fact(fact, fields))}
     if any(fact not in FACT_FIELDS for fact in facts):
         return FIELDS, True
     wanted = set(BASE_FIELDS)
@@ -142,8 +153,10 @@ def read_needs(rules: list[Rule]) -> tuple[tuple[str, ...], bool]:
         wanted.update(FACT_FIELDS[fact])
     for rule in rules:
         for step in rule.steps:
-            for kind, _ in step.actions:
+            for kind, value in step.actions:
                 wanted.update(ACTION_FIELDS.get(kind, ()))
+                if kind == "set_field" and isinstance(value, dict):
+                    wanted.update(SET_FIELD_FIELDS.get(str(value.get("field")), ()))
     return tuple(field for field in FIELDS if field in wanted), bool(facts & FACT_CHANGELOG)
 
 

@@ -25,10 +25,12 @@ from typing import Any
 from steward.core.errors import TrackerError
 from steward.core.ledger import Identity, settle
 from steward.core.markers import markers_from_json
-from steward.core.model import Issue, Marker
+from steward.core.model import Issue, Marker, Related
 from steward.plugins.transport import public_url
 
 from .answers import Pages, answer, optional_int, optional_text
+from .fields import JiraField, mapped_values
+from .hierarchy import add_hierarchy, related_of
 from .parse import (
     CHANGELOG_FIELD_IDS,
     PROPERTY_KEY,
@@ -59,11 +61,17 @@ class JiraReader:
         self.changelog = True
         self.identity: Identity | None = None
         self.every_property = False  # Data Center: read every issue's marker property (see the module doc)
+        self.mapped: dict[str, JiraField] = {}  # the rule files' mapped fields (fields.py), by their names
 
     @property
     def sweep_fields(self) -> tuple[str, ...]:
         """What a sweep asks for: on Data Center always the comments, the only record its search returns."""
-        return self.fields if self.connection.cloud or "comment" in self.fields else (*self.fields, "comment")
+        fields = self.fields if self.connection.cloud or "comment" in self.fields else (*self.fields, "comment")
+        return self.with_mapped(fields)
+
+    def with_mapped(self, fields: tuple[str, ...]) -> tuple[str, ...]:
+        """`fields` and the mapped fields' ids: read in the same requests, no request of their own."""
+        return (*fields, *dict.fromkeys(f.id for f in self.mapped.values() if f.id not in fields))
 
     def issues(self, jql: str, since: datetime | None) -> Iterator[list[Issue]]:
         # Issues whose changelog was cut at 40 wait for one bulk call per `bulk_size`. They wait as model
@@ -94,7 +102,7 @@ class JiraReader:
     def one(self, key: str) -> Issue | None:
         """One issue by key with everything the rules may read: a single `GET /issue`, plus the rest of a
         cut changelog or comment list."""
-        params = {"fields": ",".join(FIELDS), "expand": "changelog", "properties": PROPERTY_KEY}
+        params = {"fields": ",".join(self.with_mapped(FIELDS)), "expand": "changelog", "properties": PROPERTY_KEY}
         raw = answer(self.connection.request("GET", self.connection.issue_url(key), f"reading {key}", params=params),
                      self.connection.base_url, f"reading {key}")
         if not raw.get("key"):
@@ -120,6 +128,8 @@ class JiraReader:
         try:
             stored = property_markers(raw, str(raw["key"])) if with_property or self.connection.cloud else []
             issue = issue_from_jira(raw, self.connection.base_url, None, comments, self.identity, stored)
+            issue.fields = mapped_values(self.mapped, as_dict(raw.get("fields")), issue.key)
+            add_hierarchy(issue, as_dict(raw.get("fields")))
         except TrackerError:  # Jira failed (asking who Steward is): that ends the run, as any failed request
             raise
         except Exception as error:  # one odd issue must never end the run
@@ -178,6 +188,11 @@ class JiraReader:
                     break
         position = {key: n for n, key in enumerate(keys)}
         return sorted(found, key=lambda raw: position.get(str(raw.get("id")), position.get(str(raw.get("key")), 0)))
+
+    def related(self, keys: list[str]) -> list[Related]:
+        """Issues by key (at most 100: one request) for their status and assignee: children outside the sweep."""
+        found = [related_of(raw) for raw in self.by_keys(keys, ("status", "assignee"))]
+        return [r for r in found if r is not None]
 
     def _snapshot(self, jql: str) -> list[str]:
         """The ids (Cloud) or keys (Data Center) of every issue matching `jql`, read before anything is written.

@@ -16,14 +16,18 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from steward.core.fields import FieldMapping
 from steward.core.ledger import Identity
 from steward.core.markers import new_run_id
 from steward.core.model import Issue, Marker, Step
-from steward.core.rules import Rule
+from steward.core.registry import split_fact_name
+from steward.core.rules import Rule, facts_used
 from steward.core.timeutil import utcnow
 from steward.core.tracker import Tracker
 from steward.plugins.transport import ATTEMPTS, MAX_WAIT, RetryPolicy
 
+from .fields import read_catalogue, resolve
+from .hierarchy import CHILD_FACTS, ChildJoin
 from .pushdown import combine_jql, pushdown_clause, read_needs
 from .read import BULK_CHANGELOG_MAX, PAGE_SIZE, JiraReader
 from .reconcile import recheck, reconcile
@@ -49,6 +53,8 @@ class JiraTracker(Tracker):
         self.reader.identity = self._identity
         self.writer = JiraWriter(self.connection, self._identity, self.run)
         self.clause: str | None = None
+        self.fields: dict[str, FieldMapping] = {}
+        self.join_children = True  # hold parents back until their children are read (hierarchy.py)
 
     @property
     def base_url(self) -> str:
@@ -66,10 +72,21 @@ class JiraTracker(Tracker):
     def identity(self) -> Identity:
         return self._identity
 
+    def map_fields(self, fields: dict[str, FieldMapping]) -> None:
+        """Find each mapped field in Jira's field list (one `GET /field` per run, only when some field is mapped
+        for Jira); an unknown name or a type that does not fit ends the run here, before any read."""
+        self.fields = dict(fields)
+        unmapped = sorted(name for name, mapping in fields.items() if not mapping.on("jira"))
+        if unmapped:
+            log.warning("no Jira field is mapped for %s: their facts stay missing on Jira", ", ".join(unmapped))
+        if len(unmapped) < len(fields):
+            self.reader.mapped = self.writer.mapped = resolve(fields, read_catalogue(self.connection))
+
     def narrow(self, rules: list[Rule]) -> None:
         """Push the rules' conditions into the JQL and ask only for the fields they read."""
-        self.clause = pushdown_clause(rules)
-        self.reader.fields, self.reader.changelog = read_needs(rules)
+        self.clause = pushdown_clause(rules, self.reader.mapped)
+        self.reader.fields, self.reader.changelog = read_needs(rules, self.fields)
+        self.join_children = bool(CHILD_FACTS & {split_fact_name(fact)[0] for fact in facts_used(rules)})
         silent = [f"{rule.id} step {step.level}" for rule in rules for step in rule.steps
                   if not any(kind == "comment" for kind, _ in step.actions)]
         if silent and not self.cloud:
@@ -88,10 +105,16 @@ class JiraTracker(Tracker):
         return combine_jql(user_jql, clause)
 
     def fetch(self, query: str | None, since: datetime | None = None) -> Iterator[list[Issue]]:
-        return self.reader.issues(self.query(query, since), since)
+        pages = self.reader.issues(self.query(query, since), since)
+        if not self.join_children:
+            return pages
+        return ChildJoin(self.reader.related, self.reader.page_size).pages(pages)
 
     def fetch_one(self, key: str) -> Issue | None:
-        return self.reader.one(key)
+        issue = self.reader.one(key)
+        if issue is not None and issue.children:  # its sub-tasks' owners: one more read
+            ChildJoin(self.reader.related, self.reader.page_size).complete([issue], {}, {})
+        return issue
 
     def recheck(self, issues: list[Issue]) -> dict[str, Issue]:
         return recheck(self.reader, issues)

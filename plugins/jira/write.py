@@ -14,6 +14,7 @@ of the marker property), and deleting a later copy of a step (`DELETE .../commen
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from steward.core.model import Issue, Marker, Step
 from steward.plugins.transport import Failure, Uncertain
 
 from .answers import answer
+from .fields import JiraField, edit_value
 from .parse import PROPERTY_KEY, as_dict, issue_from_jira
 from .transport import JiraConnection
 
@@ -41,9 +43,10 @@ def marker_value(markers: list[Marker]) -> dict[str, Any]:
     return {"markers": [marker_to_json(m) for m in dedupe(markers)]}
 
 
-def edit_body(issue: Issue, steps: list[Step], now: datetime, cloud: bool,
-              run: str | None = None) -> tuple[dict[str, Any], str | None]:
-    """The one edit request for these steps, and the transition asked for (if any)."""
+def edit_body(issue: Issue, steps: list[Step], now: datetime, cloud: bool, run: str | None = None,
+              mapped: Mapping[str, JiraField] | None = None) -> tuple[dict[str, Any], str | None]:
+    """The one edit request for these steps, and the transition asked for (if any). `set_field` goes in the
+    same edit (`fields`): due date, priority, or a mapped field by its id (`mapped`, see fields.py)."""
     update: dict[str, list[dict[str, Any]]] = {}
     fields: dict[str, Any] = {}
     add: list[str] = []
@@ -61,6 +64,9 @@ def edit_body(issue: Issue, steps: list[Step], now: datetime, cloud: bool,
                 fields["assignee"] = {"accountId": action.value} if cloud else {"name": action.value}
             elif action.type == "transition":
                 transition = str(action.value)
+            elif action.type == "set_field":
+                field_id, value = edit_value(str(action.value["field"]), action.value["value"], mapped or {}, cloud)
+                fields[field_id] = value
     labels = [{"add": label} for label in add] + [{"remove": label} for label in remove if label not in add]
     if labels:
         update["labels"] = labels
@@ -84,9 +90,10 @@ class JiraWriter:
         # What this run recorded last for each step it wrote, by (issue key, rule, level): reconcile puts a
         # marker back if another run's write of the property dropped it.
         self.markers_written: dict[tuple[str, str, int], Marker] = {}
+        self.mapped: Mapping[str, JiraField] = {}  # the rule files' mapped fields, for set_field
 
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
-        body, transition = edit_body(issue, steps, now, self.connection.cloud, self.run)
+        body, transition = edit_body(issue, steps, now, self.connection.cloud, self.run, self.mapped)
         if transition:
             self._transition(issue.key, transition)
         if body:

@@ -19,7 +19,8 @@ from typing import Any
 
 from click.testing import CliRunner
 from sim import github as ghsim
-from sim.jira import CLOUD, JiraSim, account_id, credentials
+from sim.jira import CLOUD, account_id, credentials
+from sim.jira_fields import FieldsJiraSim
 from sim.server import Faults, SimServer, Violation
 
 from steward.cli import cli
@@ -49,6 +50,28 @@ rules:
       - transition: {transition}
 """
 
+# Mapped fields, hierarchy and links: the field list, the mapped fields in the reads, set_field in the edit.
+MAPPED_FIELDS = """\
+version: 1
+fields:
+  next_review: {jira: "Next review date", type: date}
+  risk: {jira: "Risk level", type: select}
+rules:
+  - id: contract-fields
+    title: Fields read and written
+    severity: low
+    rationale: The contract tests need the field list, mapped reads and field writes.
+    when:
+      risk: {eq: High}
+      open_blockers: {gte: 0}
+      open_children: {gte: 0}
+    then:
+      - comment: "Next review moves out; parent {{ parent }}."
+      - set_field: {field: next_review, value: "+14 days"}
+      - set_field: {field: due, value: "+30 days"}
+      - set_field: {field: priority, value: High}
+"""
+
 
 @dataclass
 class Checked:
@@ -75,7 +98,10 @@ def jira(flavor: str, rules_dir: Path) -> Checked:
     rules = rules_dir / f"every-write-{flavor}.yml"
     rules.write_text(EVERY_WRITE.format(assignee=account_id("li.wei") if flavor == CLOUD else "li.wei",
                                         transition='"In Progress"'), encoding="utf-8")
-    sim = JiraSim(flavor, 60, seed=1, now=NOW, inline_comments=3, long_history_rate=0.3)
+    fields = rules_dir / f"fields-{flavor}.yml"
+    fields.write_text(MAPPED_FIELDS, encoding="utf-8")
+    # Custom fields, hierarchy and links in every answer; the fields run reads `GET /field` and writes fields.
+    sim = FieldsJiraSim(flavor, 60, seed=1, now=NOW, inline_comments=3, long_history_rate=0.3, hierarchy=True)
     contract = JiraContract(flavor)
     faults = Faults(script=[("edit", "lost_response")])  # the adapter re-reads the issue before any resend
     env: dict[str, str | None] = {k: None for k in ("JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_TOKEN", "JIRA_URL")}
@@ -84,7 +110,7 @@ def jira(flavor: str, rules_dir: Path) -> Checked:
         base = ["--tracker", "jira", "--jira-url", server.url, "--jql", "project = OPS", "--now", STAMP,
                 "--format", "json"]
         for args in (["plan", *base], ["apply", *base], ["apply", *base, "--rules", str(rules)],
-                     ["plan", *base, "--since", "2026-11-19T09:00:00Z"]):
+                     ["plan", *base, "--since", "2026-11-19T09:00:00Z"], ["apply", *base, "--rules", str(fields)]):
             _invoke(args, env, checked)
         checked.add(server, contract)
     return checked

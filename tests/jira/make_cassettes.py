@@ -30,7 +30,7 @@ CASSETTES = HERE / "cassettes"
 CLOUD = "https://acme.atlassian.net"
 DC = "https://jira.acme.internal"
 FIELDS = ("summary,description,issuetype,status,priority,labels,assignee,reporter,created,updated,duedate,"
-          "comment,project")
+          "comment,project,components,parent,subtasks,issuelinks")
 JQL = "project = EE AND statusCategory != Done"
 KEEP_FIELDS = set(FIELDS.split(","))
 

@@ -292,9 +292,10 @@ rules:
 
 def test_search_asks_for_the_fields_the_rules_read(tmp_path):
     default = run(varied_issues(1), rulefile.load(rulefile.default_specs()), narrow=True)[4][0]
-    # the default pack reads no summary or project, and needs the changelog (days_in_status, ...)
+    # the default pack reads no summary or project, and needs the changelog (days_in_status, ...); its
+    # blocker and children rules read parent, sub-tasks and links
     assert default["fields"] == ("description,issuetype,status,priority,labels,assignee,reporter,created,"
-                                 "updated,duedate,comment")
+                                 "updated,duedate,comment,parent,subtasks,issuelinks")
     assert default["expand"] == "changelog" and default["properties"] == "steward.markers"
     (tmp_path / "one.yml").write_text(ONE_RULE)
     one = run(varied_issues(1), rulefile.load([str(tmp_path / "one.yml")]), narrow=True)[4][0]

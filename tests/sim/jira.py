@@ -626,6 +626,10 @@ class JiraSim:
     def kind(self, request: Request) -> str:
         return self._route(request)[0]
 
+    def jql(self, text: str) -> Jql:
+        """The parsed query (tests/sim/jira_fields.py extends it with custom fields)."""
+        return Jql(text, self.now())
+
     def is_write(self, request: Request) -> bool:
         return request.method in ("PUT", "POST", "DELETE") and self.kind(request) in WRITE_KINDS
 
@@ -691,7 +695,7 @@ class JiraSim:
         params = _params(request)
         jql = params.get("jql", "")
         if jql not in self._searches:
-            query = Jql(jql, self.now())
+            query = self.jql(jql)
             unknown = [key for key in query.named_keys if key.upper() not in self.issues]
             if unknown and not enhanced and params.get("validateQuery", "true").lower() != "false":
                 return _errors(400, f"An issue with key '{unknown[0]}' does not exist for field 'key'.")

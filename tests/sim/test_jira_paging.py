@@ -13,9 +13,9 @@ from sim.server import SimServer
 from sim.test_jira_e2e import JQL, NOW, TOKEN
 
 
-def apply(server: SimServer, flavor: str):
+def apply(server: SimServer, flavor: str, **env: str):
     done = harness.run(["apply", "--tracker", "jira", "--jira-url", server.url, "--jql", JQL, "--now",
-                        NOW.strftime("%Y-%m-%dT%H:%M:%SZ"), "--format", "json"], credentials(flavor, TOKEN),
+                        NOW.strftime("%Y-%m-%dT%H:%M:%SZ"), "--format", "json"], {**credentials(flavor, TOKEN), **env},
                        timeout=120)
     assert "Traceback" not in done.stderr and TOKEN not in done.stdout + done.stderr
     return done
