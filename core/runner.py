@@ -251,7 +251,9 @@ class Runner:
                 self.tracker.narrow(self.rules.rules)
             for page in self.tracker.fetch(self.options.query, self.options.since):
                 self._page(page, plan)
+            plan.skipped = self.tracker.skipped()
         except TrackerError as error:
+            plan.skipped = self.tracker.skipped()
             self._release()
             if not plan.steps or not self.options.apply:
                 raise  # nothing was written: the error alone is the truth

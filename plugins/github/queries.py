@@ -62,6 +62,21 @@ def sweep_query(with_type: bool = True) -> str:
 }}"""
 
 
+def sweep_numbers_query() -> str:
+    """The sweep's page with only the issues' numbers: how a sweep steps past issues GitHub cannot answer
+    for in full (sweep.py)."""
+    return """query SweepNumbers($owner: String!, $name: String!, $first: Int!, $cursor: String,
+      $states: [IssueState!], $since: DateTime) {
+  repository(owner: $owner, name: $name) {
+    issues(first: $first, after: $cursor, states: $states, filterBy: {since: $since},
+           orderBy: {field: CREATED_AT, direction: ASC}) {
+      pageInfo { hasNextPage endCursor }
+      nodes { number }
+    }
+  }
+}"""
+
+
 def issue_query(with_type: bool = True) -> str:
     return f"""query($owner: String!, $name: String!, $number: Int!) {{
   repository(owner: $owner, name: $name) {{
