@@ -84,15 +84,17 @@ class GitHubReader:
             try:
                 data = self._graphql_with_type(issue_query, {"owner": self.owner, "name": self.name,
                                                              "number": number}, f"issue #{number}")
-                node = (data.get("repository") or {}).get("issue")
+                node = mapping(data.get("repository"), f"issue #{number}", data).get("issue")
                 if node is None:
                     raise TrackerError(f"issue #{number} not found in {self.repo}")
-                return self._from_graphql_node(node)
+                return self._from_graphql_node(mapping(node, f"issue #{number}", data))
             except GraphQLUnavailable as reason:
                 log.warning("GitHub GraphQL unavailable (%s): falling back to REST reads", reason)
                 self.reads = "rest"
         _, item = self.connection.rest("GET", f"/repos/{self.owner}/{self.name}/issues/{number}",
                                        what=f"reading issue #{number}")
+        if not isinstance(item, dict) or not isinstance(item.get("number"), int):
+            raise malformed(f"reading issue #{number}", {"issue": item})
         if "pull_request" in item:
             raise TrackerError(f"#{number} is a pull request; Steward evaluates issues only")
         return self._from_rest_item(item)
@@ -120,8 +122,11 @@ class GitHubReader:
         for chunk, data in self._aliased(numbers, lambda count, _: reconcile_query(count), {"last": RECENT_COMMENTS},
                                          "re-reading comments after writing"):
             for index, number in enumerate(chunk):
-                nodes = ((data.get(f"i{index}") or {}).get("comments") or {}).get("nodes") or []
-                found[number] = [c for c in map(from_graphql, nodes) if c is not None]
+                issue = data.get(f"i{index}")
+                comments = issue.get("comments") if isinstance(issue, dict) else None
+                nodes = comments.get("nodes") if isinstance(comments, dict) else None
+                found[number] = [c for c in map(from_graphql, nodes) if c is not None] \
+                    if isinstance(nodes, list) else []
         return found
 
     def _aliased(self, numbers: list[int], make_query: Callable[[int, bool], str], variables: dict[str, Any],
@@ -141,7 +146,8 @@ class GitHubReader:
                 if not errors or any(not isinstance(e, dict) or e.get("type") != "NOT_FOUND" for e in errors):
                     raise
                 data = (error.data or {}).get("data") or {}
-            yield chunk, data.get("repository") or {}
+            repository = data.get("repository")
+            yield chunk, mapping(repository, what, data) if repository is not None else {}
 
     def _graphql_with_type(self, make_query: Callable[[bool], str], variables: dict[str, Any],
                            what: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
-from github import Auth, Github, GithubException
+from github import Auth, Github, GithubException, UnknownObjectException
 
 from steward.core.errors import TrackerError
 from steward.plugins.transport import Failure, RetryPolicy, Transport
@@ -169,9 +169,22 @@ class GitHubConnection:
 
     def graphql(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
         """The `data` object of a GraphQL answer; anything else (empty, `data: null`, HTML) is MalformedAnswer."""
-        _, answer = self.transport.call(
-            lambda: self._exchange("graphql", lambda: self.requester.graphql_query(query, variables)), what)
+        _, answer = self.transport.call(lambda: self._exchange("graphql", lambda: self._graphql(query, variables)),
+                                        what)
         return graphql_data(answer, what)
+
+    def _graphql(self, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """PyGithub's `graphql_query`, except that an answer that is not a JSON object (an empty body, an HTML
+        page) is handed back for `graphql_data` to name instead of failing inside PyGithub."""
+        headers, answer = self.requester.requestJsonAndCheck(
+            "POST", self.requester.graphql_url, input={"query": query, "variables": variables})
+        errors = answer.get("errors") if isinstance(answer, dict) else None
+        if errors:
+            if isinstance(errors, list) and len(errors) == 1 and isinstance(errors[0], dict) \
+                    and errors[0].get("type") == "NOT_FOUND":
+                raise UnknownObjectException(404, answer, headers, errors[0].get("message"))
+            raise self.requester.createException(400, headers, answer)
+        return headers, answer
 
     def comment(self, path: str, body: str, what: str, landed: Callable[[], bool] | None) -> Any:
         """POST a comment exactly once: after a 5xx or a lost answer it is only sent again once `landed()`

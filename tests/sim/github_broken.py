@@ -8,7 +8,8 @@
   more items than there are).
 - `malformed`: a script of (request kind, shape) consumed in order, as `Faults.script` is: `empty` (200 with
   no body), `data_null` (`{"data": null}`), `html` (a proxy's HTML page), `wrong_type` (JSON of the wrong
-  shape: `repository.issues` a string, a REST list an object).
+  shape: `repository.issues` a string, a REST list an object), `ok` (answered as usual: the next entry
+  breaks a later request).
 - `overloaded`: issue numbers GitHub cannot answer for in a sweep page: any page holding one of them fails
   (`fail_with`: `502`, `timeout` a 200 whose `errors` say the query timed out, `went_wrong` GitHub's
   "Something went wrong while executing your query"). The light query of numbers (`nodes { number }`) is
@@ -43,7 +44,9 @@ class BrokenGitHub(GitHubSim):
         for index, (wanted, shape) in enumerate(self.malformed):
             if wanted in (kind, "*"):
                 del self.malformed[index]
-                return _malformed(shape, kind)
+                if shape != "ok":  # `ok`: this one is answered as usual, the script goes on with the next
+                    return _malformed(shape, kind)
+                break
         if kind == "graphql_sweep":
             payload = request_json(request) or {}
             query, variables = str(payload.get("query", "")), payload.get("variables") or {}
