@@ -15,6 +15,7 @@ TIMELINE_TYPES = ("ISSUE_COMMENT", "LABELED_EVENT", "UNLABELED_EVENT", "ASSIGNED
                   "RENAMED_TITLE_EVENT", "CLOSED_EVENT", "REOPENED_EVENT")
 
 _ACTOR = "actor { login }"
+_PERSON = "__typename login ... on User { name }"  # a person's display name, for what people read
 _ASSIGNEE = ("assignee { __typename ... on User { login } ... on Bot { login } ... on Mannequin { login } "
              "... on Organization { login } }")
 TIMELINE_FIELDS = f"""
@@ -37,11 +38,11 @@ def _issue_fields(with_type: bool) -> str:
     issue_type = "issueType { name }" if with_type else ""
     return f"""
   number url title body state stateReason createdAt updatedAt closedAt
-  author {{ login }}
+  author {{ {_PERSON} }}
   {issue_type}
   milestone {{ title dueOn }}
   labels(first: 100) {{ nodes {{ name }} }}
-  assignees(first: 20) {{ nodes {{ login }} }}
+  assignees(first: 20) {{ nodes {{ login name }} }}
   timelineItems(first: {TIMELINE_PAGE}, itemTypes: [{", ".join(TIMELINE_TYPES)}]) {{{TIMELINE_FIELDS}
   }}"""
 

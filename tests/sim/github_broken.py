@@ -38,9 +38,12 @@ class BrokenGitHub(GitHubSim):
         self.overloaded = set(overloaded or ())
         self.fail_with = fail_with
         self.sweep_sizes: list[int] = []  # `first` of every full sweep page asked for, in order
+        self.received: list[tuple[str, Any]] = []  # (kind, JSON body) of every write request, in order
 
     def handle(self, request: Request) -> Response:
         kind = self.kind(request)
+        if self.is_write(request):
+            self.received.append((kind, request_json(request)))
         for index, (wanted, shape) in enumerate(self.malformed):
             if wanted in (kind, "*"):
                 del self.malformed[index]
