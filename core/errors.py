@@ -11,7 +11,8 @@ from .model import Plan
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # findings under --fail-on-findings, or failing rule tests
 EXIT_USAGE = 2  # nothing was written: bad usage or rule file, or a tracker that failed before any write
-EXIT_PARTIAL = 3  # some steps were written and some failed or were refused, or the run stopped after writes
+EXIT_PARTIAL = 3  # some steps were written and some failed or were refused, or the run stopped after writes,
+# or some issues could not be read and were skipped (the rest were evaluated: the run was partial)
 EXIT_INTERNAL = 4  # a bug in Steward: one line on the terminal, the traceback in a crash report
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 EXIT_BROKEN_PIPE = 141  # the reader of the output went away (`steward plan | head`), as shells report it
@@ -33,7 +34,10 @@ class TrackerError(StewardError):
 
 def run_exit_code(plan: Plan, fail_on_findings: bool) -> int:
     """The exit code of a finished run: failed writes first (3 when others landed, 2 when none did), then
-    findings under --fail-on-findings (1), else 0."""
+    issues the tracker could not read and skipped (3: the run covered only part of the query), then findings
+    under --fail-on-findings (1), else 0."""
     if plan.failed or plan.stopped:
         return EXIT_PARTIAL if plan.steps else EXIT_USAGE
+    if plan.skipped:
+        return EXIT_PARTIAL
     return EXIT_FINDINGS if fail_on_findings and plan.findings else EXIT_OK

@@ -175,6 +175,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     issues_seen: int = 0
     stopped: str | None = None  # why a run that had written some steps could not read on
+    skipped: list[str] = field(default_factory=list)  # issues the tracker could not read: left out, each warned
 
 
     def to_json(self) -> dict[str, Any]:
@@ -186,4 +187,5 @@ class Plan:
             "failed": [a.to_json() for s in self.failed for a in s.actions],
             "warnings": list(self.warnings),
             "stopped": self.stopped,
+            "skipped": list(self.skipped),
         }

@@ -98,6 +98,9 @@ def text_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
     if plan.stopped:
         yield ""
         yield f"Stopped early, after the steps above were written: {plan.stopped}"
+    if plan.skipped:
+        yield ""
+        yield f"Not read (the tracker could not answer for them; see the warnings): {', '.join(plan.skipped)}"
     if plan.failed:
         yield ""
         yield f"Not written: the tracker refused or failed ({len(plan.failed)} steps, tried again on the next run):"
@@ -131,6 +134,9 @@ def markdown_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
     if plan.stopped:
         yield ""
         yield f"**Stopped early**, after the steps above were written: {plan.stopped}"
+    if plan.skipped:
+        yield ""
+        yield f"**Not read** (the tracker could not answer for them; see the warnings): {', '.join(plan.skipped)}"
     if plan.failed:
         yield ""
         yield f"**Not written (the tracker refused or failed):** {len(plan.failed)} steps; see the warnings."
@@ -159,7 +165,8 @@ def json_lines(plan: Plan) -> Iterator[str]:
     yield from items("deferred", (a.to_json() for s in plan.deferred for a in s.actions))
     yield from items("failed", (a.to_json() for s in plan.failed for a in s.actions))
     yield from items("warnings", plan.warnings)
-    yield f'  "stopped": {json.dumps(plan.stopped, ensure_ascii=False)}'
+    yield f'  "stopped": {json.dumps(plan.stopped, ensure_ascii=False)},'
+    yield f'  "skipped": {json.dumps(plan.skipped, ensure_ascii=False)}'
     yield "}"
 
 

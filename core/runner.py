@@ -317,7 +317,9 @@ class Runner:
                     if self.options.spool:  # the page's steps are final once it is written
                         for decided in (plan.findings, plan.steps, plan.deferred, plan.failed):
                             decided.spill()  # type: ignore[attr-defined]
+            plan.skipped = self.tracker.skipped()
         except TrackerError as error:
+            plan.skipped = self.tracker.skipped()
             self._release()
             if not plan.steps or not self.options.apply:
                 raise  # nothing was written: the error alone is the truth

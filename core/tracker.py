@@ -65,6 +65,11 @@ class Tracker:
         """Yield pages of issues matching `query` (the tracker's own syntax), updated since `since`."""
         raise NotImplementedError
 
+    def skipped(self) -> list[str]:
+        """The issues `fetch` could not read and left out (each named in a warning when it happened), so the
+        run can say it was partial. Default: none (an adapter that cannot read an issue fails the run)."""
+        return []
+
     def fetch_one(self, key: str) -> Issue | None:
         """One issue with its whole history, or None when there is none. Default: search a full sweep."""
         for page in self.fetch(None, None):

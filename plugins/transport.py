@@ -49,6 +49,15 @@ class Failure(Exception):
         self.data = data
 
 
+class Exhausted(TrackerError):
+    """A request that still failed after every retry: the server kept failing (5xx) or never answered.
+    `failure` is the last attempt's, so an adapter can try a smaller request instead."""
+
+    def __init__(self, message: str, failure: Failure):
+        super().__init__(message)
+        self.failure = failure
+
+
 class Uncertain(Exception):
     """A write failed in a way that does not say whether it landed (5xx, connection lost)."""
 
@@ -223,10 +232,10 @@ class Transport:
                 raise self.explain(failure, what) from None
         assert last_failure is not None
         if last_failure.status is None:
-            raise TrackerError(f"cannot reach {self.tracker} at {public_url(self.base_url)} while {what} "
-                               f"({last_failure.detail}): check the URL, the network and any proxy")
-        raise TrackerError(f"{self.tracker} kept answering HTTP {last_failure.status} while {what}; tried "
-                           f"{self.policy.attempts} times. Run again later.")
+            raise Exhausted(f"cannot reach {self.tracker} at {public_url(self.base_url)} while {what} "
+                            f"({last_failure.detail}): check the URL, the network and any proxy", last_failure)
+        raise Exhausted(f"{self.tracker} kept answering HTTP {last_failure.status} while {what}; tried "
+                        f"{self.policy.attempts} times. Run again later.", last_failure)
 
     def write_once(self, send: Callable[[], T], what: str, *, landed: Callable[[], bool] | None,
                    idempotent: bool = False) -> T | None:

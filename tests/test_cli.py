@@ -19,7 +19,7 @@ def test_plan_text_lists_rule_issue_why_and_actions(tmp_path):
 
 def test_json_output_is_the_documented_contract(tmp_path):
     plan = run_json("plan", copy_board(tmp_path))
-    assert set(plan) == {"issues_seen", "findings", "actions", "deferred", "failed", "warnings", "stopped"}
+    assert set(plan) == {"issues_seen", "findings", "actions", "deferred", "failed", "warnings", "stopped", "skipped"}
     assert set(plan["findings"][0]) == {"issue", "rule", "severity", "facts"}
     assert set(plan["actions"][0]) == {"issue", "rule", "level", "type", "value"}
     finding = next(f for f in plan["findings"] if f["issue"] == "OPS-120")

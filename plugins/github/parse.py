@@ -132,6 +132,7 @@ class RawIssue:
     due: datetime | None
     milestone: str | None
     events: list[Event] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # display names by login (GraphQL: users who set one)
 
 
 def raw_from_graphql(node: dict[str, Any]) -> RawIssue:
@@ -145,7 +146,14 @@ def raw_from_graphql(node: dict[str, Any]) -> RawIssue:
         labels=[n["name"] for n in (node.get("labels") or {}).get("nodes") or [] if n and n.get("name")],
         assignees=[n["login"] for n in (node.get("assignees") or {}).get("nodes") or [] if n and n.get("login")],
         due=_time(milestone.get("dueOn")), milestone=milestone.get("title"),
+        names=_names([node.get("author"), *((node.get("assignees") or {}).get("nodes") or [])]),
     )
+
+
+def _names(people: list[Any]) -> dict[str, str]:
+    """Display names by login, of the people who set one (others are shown by their login)."""
+    return {str(p["login"]): p["name"].strip() for p in people if isinstance(p, dict) and p.get("login")
+            and isinstance(p.get("name"), str) and p["name"].strip()}
 
 
 def raw_from_rest(item: dict[str, Any]) -> RawIssue:
@@ -208,6 +216,7 @@ def build_issue(raw: RawIssue, repo: str, prefix: str, identity: Identity | None
         priority=current[0] if current else None, labels=list(raw.labels),
         assignee=raw.assignees[0] if raw.assignees else None, reporter=raw.author,
         created=raw.created, updated=raw.updated, due=raw.due, comments=comments, changes=changes,
+        people=dict(raw.names),
         extra={"number": raw.number, "assignees": list(raw.assignees), "state_reason": raw.state_reason,
                "milestone": raw.milestone, "comment_ids": comment_ids},
     )

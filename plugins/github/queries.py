@@ -15,6 +15,7 @@ TIMELINE_TYPES = ("ISSUE_COMMENT", "LABELED_EVENT", "UNLABELED_EVENT", "ASSIGNED
                   "RENAMED_TITLE_EVENT", "CLOSED_EVENT", "REOPENED_EVENT")
 
 _ACTOR = "actor { login }"
+_PERSON = "__typename login ... on User { name }"  # a person's display name, for what people read
 _ASSIGNEE = ("assignee { __typename ... on User { login } ... on Bot { login } ... on Mannequin { login } "
              "... on Organization { login } }")
 TIMELINE_FIELDS = f"""
@@ -37,11 +38,11 @@ def _issue_fields(with_type: bool) -> str:
     issue_type = "issueType { name }" if with_type else ""
     return f"""
   number url title body state stateReason createdAt updatedAt closedAt
-  author {{ login }}
+  author {{ {_PERSON} }}
   {issue_type}
   milestone {{ title dueOn }}
   labels(first: 100) {{ nodes {{ name }} }}
-  assignees(first: 20) {{ nodes {{ login }} }}
+  assignees(first: 20) {{ nodes {{ login name }} }}
   timelineItems(first: {TIMELINE_PAGE}, itemTypes: [{", ".join(TIMELINE_TYPES)}]) {{{TIMELINE_FIELDS}
   }}"""
 
@@ -60,6 +61,21 @@ def sweep_query(with_type: bool = True) -> str:
     }}
   }}
 }}"""
+
+
+def sweep_numbers_query() -> str:
+    """The sweep's page with only the issues' numbers: how a sweep steps past issues GitHub cannot answer
+    for in full (sweep.py)."""
+    return """query SweepNumbers($owner: String!, $name: String!, $first: Int!, $cursor: String,
+      $states: [IssueState!], $since: DateTime) {
+  repository(owner: $owner, name: $name) {
+    issues(first: $first, after: $cursor, states: $states, filterBy: {since: $since},
+           orderBy: {field: CREATED_AT, direction: ASC}) {
+      pageInfo { hasNextPage endCursor }
+      nodes { number }
+    }
+  }
+}"""
 
 
 def issue_query(with_type: bool = True) -> str:

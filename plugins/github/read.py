@@ -19,9 +19,12 @@ from steward.core.ledger import Identity
 from steward.core.model import Issue
 from steward.core.timeutil import format_time
 
+from .answers import malformed, mapping
 from .comments import PostedComment, from_graphql
+from .paging import Pages, PagingError, check_total
 from .parse import Event, build_issue, graphql_event, raw_from_graphql, raw_from_rest, rest_event
-from .queries import RECENT_COMMENTS, TIMELINE_QUERY, issue_query, recheck_query, reconcile_query, sweep_query
+from .queries import RECENT_COMMENTS, TIMELINE_QUERY, issue_query, recheck_query, reconcile_query
+from .sweep import overloaded, sweep_graphql
 from .transport import GitHubConnection, GitHubError
 
 log = logging.getLogger("steward.github")
@@ -55,6 +58,7 @@ class GitHubReader:
         self.reads = reads
         self.with_type = True
         self.identity: Identity | None = None
+        self.skipped: list[str] = []  # issues GitHub could not answer for, left out (sweep.py)
 
     @property
     def repo(self) -> str:
@@ -80,15 +84,17 @@ class GitHubReader:
             try:
                 data = self._graphql_with_type(issue_query, {"owner": self.owner, "name": self.name,
                                                              "number": number}, f"issue #{number}")
-                node = (data.get("repository") or {}).get("issue")
+                node = mapping(data.get("repository"), f"issue #{number}", data).get("issue")
                 if node is None:
                     raise TrackerError(f"issue #{number} not found in {self.repo}")
-                return self._from_graphql_node(node)
+                return self._from_graphql_node(mapping(node, f"issue #{number}", data))
             except GraphQLUnavailable as reason:
                 log.warning("GitHub GraphQL unavailable (%s): falling back to REST reads", reason)
                 self.reads = "rest"
         _, item = self.connection.rest("GET", f"/repos/{self.owner}/{self.name}/issues/{number}",
                                        what=f"reading issue #{number}")
+        if not isinstance(item, dict) or not isinstance(item.get("number"), int):
+            raise malformed(f"reading issue #{number}", {"issue": item})
         if "pull_request" in item:
             raise TrackerError(f"#{number} is a pull request; Steward evaluates issues only")
         return self._from_rest_item(item)
@@ -116,8 +122,11 @@ class GitHubReader:
         for chunk, data in self._aliased(numbers, lambda count, _: reconcile_query(count), {"last": RECENT_COMMENTS},
                                          "re-reading comments after writing"):
             for index, number in enumerate(chunk):
-                nodes = ((data.get(f"i{index}") or {}).get("comments") or {}).get("nodes") or []
-                found[number] = [c for c in map(from_graphql, nodes) if c is not None]
+                issue = data.get(f"i{index}")
+                comments = issue.get("comments") if isinstance(issue, dict) else None
+                nodes = comments.get("nodes") if isinstance(comments, dict) else None
+                found[number] = [c for c in map(from_graphql, nodes) if c is not None] \
+                    if isinstance(nodes, list) else []
         return found
 
     def _aliased(self, numbers: list[int], make_query: Callable[[int, bool], str], variables: dict[str, Any],
@@ -137,7 +146,8 @@ class GitHubReader:
                 if not errors or any(not isinstance(e, dict) or e.get("type") != "NOT_FOUND" for e in errors):
                     raise
                 data = (error.data or {}).get("data") or {}
-            yield chunk, data.get("repository") or {}
+            repository = data.get("repository")
+            yield chunk, mapping(repository, what, data) if repository is not None else {}
 
     def _graphql_with_type(self, make_query: Callable[[bool], str], variables: dict[str, Any],
                            what: str) -> dict[str, Any]:
@@ -153,26 +163,12 @@ class GitHubReader:
             raise
 
     def _sweep_graphql(self, state: str, since: datetime | None) -> Iterator[list[Issue]]:
-        states = {"open": ["OPEN"], "closed": ["CLOSED"], "all": ["OPEN", "CLOSED"]}[state]
-        cursor = None
-        while True:
-            variables = {"owner": self.owner, "name": self.name, "first": self.connection.page_size,
-                         "cursor": cursor, "states": states, "since": format_time(since) if since else None}
-            data = self._graphql_with_type(sweep_query, variables, "reading issues")
-            repository = data.get("repository")
-            if repository is None:
-                raise TrackerError(f"repository {self.repo} not found, or the token cannot see it")
-            connection = repository["issues"]
-            yield self._readable(connection.get("nodes") or [], self._from_graphql_node)
-            page = connection.get("pageInfo") or {}
-            if not page.get("hasNextPage"):
-                return
-            cursor = page.get("endCursor")
+        return sweep_graphql(self, state, since)
 
-    @staticmethod
-    def _readable(items: list[Any], convert: Callable[[dict[str, Any]], Issue]) -> list[Issue]:
-        """The issues of one page; one GitHub sent in a shape Steward cannot read is skipped with a warning
-        that names it, so a single odd issue never ends a sweep."""
+    def _readable(self, items: list[Any], convert: Callable[[dict[str, Any]], Issue]) -> list[Issue]:
+        """The issues of one page; one GitHub sent in a shape Steward cannot read, or whose long history GitHub
+        could not answer for in time, is skipped with a warning that names it, so a single odd issue never
+        ends a sweep."""
         issues = []
         for index, item in enumerate(items):
             if not isinstance(item, dict):
@@ -181,6 +177,12 @@ class GitHubReader:
                 continue
             try:
                 issues.append(convert(item))
+            except TrackerError as error:
+                if not overloaded(error) or not isinstance(item.get("number"), int):
+                    raise
+                log.warning("#%s: skipped: GitHub could not answer for its history (%s); the rest of the sweep "
+                            "goes on", item["number"], error)
+                self.skipped.append(f"#{item['number']}")
             except (KeyError, TypeError, ValueError, AttributeError) as error:
                 name = f"#{item['number']}" if item.get("number") is not None else item.get("url") or \
                     item.get("html_url") or f"item {index + 1} of a page"
@@ -190,16 +192,29 @@ class GitHubReader:
 
     def _from_graphql_node(self, node: dict[str, Any]) -> Issue:
         raw = raw_from_graphql(node)
+        what = f"reading the history of #{raw.number}"
         timeline = node.get("timelineItems") or {}
         nodes = list(timeline.get("nodes") or [])
         page = timeline.get("pageInfo") or {}
-        while page.get("hasNextPage"):  # only issues with more than 100 timeline items get here
+        total = timeline.get("totalCount")
+        pages = Pages(self.repo, what)
+        cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(nodes))
+        while cursor is not None:  # only issues with more than 100 timeline items get here
             data = self.connection.graphql(TIMELINE_QUERY, {"owner": self.owner, "name": self.name,
-                                                            "number": raw.number, "cursor": page.get("endCursor")},
-                                           f"reading the history of #{raw.number}")
-            more = ((data.get("repository") or {}).get("issue") or {}).get("timelineItems") or {}
-            nodes += more.get("nodes") or []
-            page = more.get("pageInfo") or {}
+                                                            "number": raw.number, "cursor": cursor}, what)
+            more = ((data.get("repository") or {}).get("issue") or {}).get("timelineItems")
+            more = mapping(more, what, data)
+            items = more.get("nodes")
+            if not isinstance(items, list):
+                raise malformed(what, {"nodes": items})
+            nodes += items
+            if isinstance(total, int) and len(nodes) > total:  # an endless cursor: more than GitHub said
+                raise PagingError(f"GitHub ({self.repo}) sent more than the {total} history items it said #"
+                                  f"{raw.number} has while {what}; stopped here so that nothing is read or "
+                                  f"written twice")
+            page = more.get("pageInfo") if isinstance(more.get("pageInfo"), dict) else {}
+            cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(items))
+        check_total(self.repo, f"the history of #{raw.number}", total, len(nodes))
         raw.events = [e for e in (graphql_event(n) for n in nodes if n) if e is not None]
         return build_issue(raw, self.repo, self.prefix, self.identity)
 

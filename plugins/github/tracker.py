@@ -71,6 +71,9 @@ class GitHubTracker(Tracker):
     def fetch(self, query: str | None = None, since: datetime | None = None) -> Iterator[list[Issue]]:
         return self.reader.issues(query, since)
 
+    def skipped(self) -> list[str]:
+        return list(self.reader.skipped)
+
     def fetch_one(self, key: str) -> Issue | None:
         number = key.lstrip("#")
         if not number.isdigit():

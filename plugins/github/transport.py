@@ -15,11 +15,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
-from github import Auth, Github, GithubException
+from github import Auth, Github, GithubException, UnknownObjectException
 
 from steward.core.errors import TrackerError
 from steward.plugins import transport as shared
 from steward.plugins.transport import Failure, RetryPolicy, Transport
+
+from .answers import MalformedAnswer, graphql_data, malformed, text_body
+from .paging import Pages, link_key
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_TIMEOUT = 15.0  # seconds per HTTP request (PyGithub's default); STEWARD_HTTP_TIMEOUT changes it
@@ -65,6 +68,10 @@ def _rate_limited(error: GithubException) -> bool:
         "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0" or "rate limit" in message))
 
 
+def _is_id(value: Any) -> bool:
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
 def next_link(link: str | None) -> str | None:
     for part in (link or "").split(","):
         match = re.match(r'\s*<([^>]+)>\s*;\s*rel="next"', part)
@@ -102,6 +109,11 @@ class GitHubConnection:
                           rate_limited=_rate_limited(error), data=error.data) from None
         except requests.exceptions.RequestException as error:
             raise Failure(None, type(error).__name__) from None
+        except (ValueError, TypeError, AttributeError) as error:
+            # PyGithub reading a body that is not what it expects: broken JSON (ValueError), an empty body
+            # where a GraphQL answer belongs (TypeError on `"errors" in None`).
+            raise MalformedAnswer(f"GitHub answered with a body Steward cannot read ({type(error).__name__}); "
+                                  f"check GITHUB_API_URL and any proxy in between, then run again") from None
 
     def _explain(self, failure: Failure, what: str) -> TrackerError:
         data = failure.data if isinstance(failure.data, dict) else {}
@@ -130,12 +142,29 @@ class GitHubConnection:
             result = self.transport.write_once(send, what, landed=None, idempotent=True)
             assert result is not None
             return result
-        return self.transport.call(send, what)
+        headers, data = self.transport.call(send, what)
+        if not isinstance(data, (dict, list)) or text_body(data):
+            raise malformed(what, data)
+        return headers, data
 
     def graphql(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
-        _, data = self.transport.call(
-            lambda: self._exchange("graphql", lambda: self.requester.graphql_query(query, variables)), what)
-        return data["data"]
+        """The `data` object of a GraphQL answer; anything else (empty, `data: null`, HTML) is MalformedAnswer."""
+        _, answer = self.transport.call(lambda: self._exchange("graphql", lambda: self._graphql(query, variables)),
+                                        what)
+        return graphql_data(answer, what)
+
+    def _graphql(self, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """PyGithub's `graphql_query`, except that an answer that is not a JSON object (an empty body, an HTML
+        page) is handed back for `graphql_data` to name instead of failing inside PyGithub."""
+        headers, answer = self.requester.requestJsonAndCheck(
+            "POST", self.requester.graphql_url, input={"query": query, "variables": variables})
+        errors = answer.get("errors") if isinstance(answer, dict) else None
+        if errors:
+            if isinstance(errors, list) and len(errors) == 1 and isinstance(errors[0], dict) \
+                    and errors[0].get("type") == "NOT_FOUND":
+                raise UnknownObjectException(404, answer, headers, errors[0].get("message"))
+            raise self.requester.createException(400, headers, answer)
+        return headers, answer
 
     def comment(self, path: str, body: str, what: str, landed: Callable[[], bool] | None) -> Any:
         """POST a comment exactly once: after a 5xx or a lost answer it is only sent again once `landed()`
@@ -147,12 +176,21 @@ class GitHubConnection:
         return None if result is None else result[1]
 
     def rest_pages(self, path: str, parameters: dict[str, Any], what: str) -> Iterator[list[Any]]:
+        """The pages of a REST listing, following `Link: rel=next`; a link already followed, or an item
+        (by its id) already sent, is a PagingError raised before the page is handed on."""
         url: str | None = path
         params: dict[str, Any] | None = dict(parameters, per_page=self.page_size)
+        pages = Pages(self.repo, what)
+        pages.start(link_key(self.base_url + path, params))
         while url:
             headers, items = self.rest("GET", url, parameters=params, what=what)
-            yield items if isinstance(items, list) else []
-            url, params = next_link(headers.get("link")), None
+            if not isinstance(items, list):
+                raise malformed(what, items)
+            pages.arrived([item["id"] for item in items if isinstance(item, dict) and _is_id(item.get("id"))])
+            link = next_link((headers or {}).get("link"))
+            url = pages.next(link and link_key(link), link is not None, len(items)) and link
+            params = None
+            yield items
 
     def close(self) -> None:
         self.github.close()

@@ -11,6 +11,7 @@ are checked against that document's selection. Request bodies that are matcher p
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -81,8 +82,21 @@ def _check_graphql(contract: GitHubContract, sent: Any, status: int, answer: Any
     found = [Violation(GRAPHQL, "request", m)
              for m in github_graphql.check_variables(parse(document), variables)]
     if status == 200:
-        found += contract.check_answer_to({"query": document, "variables": variables}, status, answer)
+        found += [v for v in contract.check_answer_to({"query": document, "variables": variables}, status, answer)
+                  if not _added_since_recording(v)]
     return found
+
+
+# Fields the adapter asks for that were added after the cassettes were recorded (people's display names): a
+# recorded answer cannot carry them, so only their absence is forgiven; the simulator's answers, which do
+# carry them, are checked against the schema in full (test_simulators.py). Recording again
+# (tests/github/make_cassettes.py) makes this list unnecessary.
+ADDED_SINCE_RECORDING = (re.compile(r"\.author\.(__typename|name): missing$"),
+                         re.compile(r"\.assignees\.nodes\[\d+\]\.name: missing$"))
+
+
+def _added_since_recording(violation: Violation) -> bool:
+    return any(pattern.search(violation.message) for pattern in ADDED_SINCE_RECORDING)
 
 
 def _document_for(variables: dict[str, Any], documents: list[dict[str, Any]]) -> str | None:

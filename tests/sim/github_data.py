@@ -22,6 +22,9 @@ SIM_NOW = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)  # run Steward with --n
 OWNER, NAME = "octo-org", "governance"
 VIEWER = "steward-bot"  # the login the token belongs to: every write is made as this user
 USERS = ("aisha-khan", "tom-becker", "li-wei", "maria-garcia", "sam-okafor", "noor-haddad")
+# Display names (GraphQL `User.name`); noor-haddad set none, so Steward shows the login.
+NAMES = {"aisha-khan": "Aisha Khan", "tom-becker": "Tom Becker", "li-wei": "Li Wei", "maria-garcia": "María García",
+         "sam-okafor": "Sam Okafor", "noor-haddad": None}
 CLASSES = ("strategic", "operational", "tactical")
 PRIORITIES = ("priority: high", "priority: medium", "priority: low")
 DOCS = "https://docs.github.com/rest"

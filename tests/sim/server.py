@@ -231,7 +231,8 @@ def _handler_for(sim: SimServer) -> type[BaseHTTPRequestHandler]:
                 return
             payload = response.encoded()
             self.send_response(response.status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            if not any(name.lower() == "content-type" for name in response.headers):
+                self.send_header("Content-Type", "application/json;charset=UTF-8")
             self.send_header("Content-Length", str(len(payload)))
             for name, value in response.headers.items():
                 self.send_header(name, value)

@@ -147,14 +147,17 @@ def test_graphql_answers_like_the_cassettes(sim):
     variables = {"owner": sim.owner, "name": sim.name}
     sweep = call(sim, "POST", "/graphql", {"query": sweep_query(), "variables": {
         **variables, "first": 100, "cursor": None, "states": ["OPEN"], "since": None}})
-    assert differences([sweep], sweep_references) == []
+    # People's display names were added to the queries after these cassettes were recorded; the schema
+    # contract (tests/contract) checks those fields of the simulator's answers.
+    named = {"author.__typename", "author.name", "assignees.nodes[].name"}
+    assert differences([sweep], sweep_references, {f"$[].data.repository.issues.nodes[].{p}" for p in named}) == []
     one = call(sim, "POST", "/graphql", {"query": issue_query(), "variables": {**variables,
                                                                                   "number": sim.featured}})
     assert set(one) == {"data"} and set(one["data"]["repository"]) == {"issue"}
     # One issue has the fields of a sweep's issue; these cassettes' single issues never renamed or closed.
     nodes = [b["data"]["repository"]["issue"] for b in issue_references] + [
         node for body in sweep_references for node in body["data"]["repository"]["issues"]["nodes"]]
-    assert differences([one["data"]["repository"]["issue"]], nodes) == []
+    assert differences([one["data"]["repository"]["issue"]], nodes, {f"$[].{p}" for p in named}) == []
     page = call(sim, "POST", "/graphql", {"query": TIMELINE_QUERY, "variables": {
         **variables, "number": sim.featured, "cursor": None}})
     pages = [timeline_reference] + [{"data": {"repository": {"issue": {"timelineItems": node["timelineItems"]}}}}

@@ -1,0 +1,120 @@
+"""The GraphQL sweep: pages of issues that are checked, and that shrink instead of failing the run.
+
+A page GitHub cannot answer in time (502, a timeout, or a 200 whose `errors` say "timeout" or "something went
+wrong": a page of 100 issues with long timelines is heavy) is asked again at half the size, down to one issue;
+after each page that does arrive the size grows back. An issue GitHub cannot answer for even alone is named
+in a warning and skipped (a light query of numbers only steps past it), the rest of the sweep goes on, and the
+run says it was partial (exit 3). Paging itself is never trusted (paging.py); an answer of the wrong shape is
+an error (answers.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from steward.core.errors import TrackerError
+from steward.core.model import Issue
+from steward.core.timeutil import format_time
+from steward.plugins.transport import Exhausted
+
+from .answers import malformed, mapping
+from .paging import Pages
+from .queries import sweep_numbers_query, sweep_query
+from .transport import GitHubError
+
+if TYPE_CHECKING:
+    from .read import GitHubReader
+
+log = logging.getLogger("steward.github")
+
+PAGE_FLOOR = 1  # issues: below this a page is not shrunk further, its issues are skipped
+_OVERLOADED = ("timeout", "timed out", "something went wrong", "try again", "loading")
+
+
+def overloaded(error: TrackerError) -> bool:
+    """Whether a failed read may succeed when asked for less: GitHub kept failing (5xx) or did not answer in
+    time, or its GraphQL errors say the query took too long. Not for a refused token or a wrong query."""
+    if isinstance(error, Exhausted):
+        return error.failure.status is not None or "Timeout" in error.failure.detail
+    if isinstance(error, GitHubError):
+        if error.status >= 500:
+            return True
+        errors = error.data.get("errors")
+        text = " ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict)) \
+            if isinstance(errors, list) else ""
+        return any(word in text.lower() for word in _OVERLOADED)
+    return False
+
+
+def _reason(error: TrackerError) -> str:
+    text = str(error)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> Iterator[list[Issue]]:
+    states = {"open": ["OPEN"], "closed": ["CLOSED"], "all": ["OPEN", "CLOSED"]}[state]
+    full = size = reader.connection.page_size
+    pages = Pages(reader.repo, "reading issues")
+    cursor = None
+    while True:
+        variables = {"owner": reader.owner, "name": reader.name, "first": size, "cursor": cursor,
+                     "states": states, "since": format_time(since) if since else None}
+        try:
+            data = reader._graphql_with_type(sweep_query, variables, "reading issues")
+        except TrackerError as error:
+            if not overloaded(error):
+                raise
+            if size > PAGE_FLOOR:
+                smaller = max(PAGE_FLOOR, size // 2)
+                log.warning("GitHub could not answer a page of %d issues of %s (%s); asking for %d at a time",
+                            size, reader.repo, _reason(error), smaller)
+                size = smaller
+                continue
+            cursor = _skip(reader, variables, pages, error)
+            if cursor is None:
+                return
+            continue
+        connection = _issues(data, reader.repo)
+        nodes = connection.get("nodes")
+        if not isinstance(nodes, list):
+            raise malformed("reading issues", {"nodes": nodes})
+        page = mapping(connection.get("pageInfo"), "reading issues", connection)
+        cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(nodes))
+        pages.arrived([n["number"] for n in nodes if isinstance(n, dict) and isinstance(n.get("number"), int)])
+        yield reader._readable(nodes, reader._from_graphql_node)
+        if cursor is None:
+            return
+        size = min(full, size * 2)
+
+
+def _issues(data: dict[str, Any], repo: str) -> dict[str, Any]:
+    repository = data.get("repository")
+    if repository is None:
+        raise TrackerError(f"repository {repo} not found, or the token cannot see it")
+    repository = mapping(repository, "reading issues", data)
+    return mapping(repository.get("issues"), "reading issues", data)
+
+
+def _skip(reader: GitHubReader, variables: dict[str, Any], pages: Pages, error: TrackerError) -> str | None:
+    """Step past issues GitHub cannot answer for: their numbers (a light query) are named in a warning and
+    recorded as skipped. Returns the cursor after them, or None at the end. If even the numbers cannot be
+    read, the sweep cannot go on and `error` is raised."""
+    try:
+        data = reader.connection.graphql(sweep_numbers_query(), variables, "reading the numbers of issues")
+        connection = _issues(data, reader.repo)
+    except TrackerError:
+        raise error from None
+    nodes = connection.get("nodes") if isinstance(connection.get("nodes"), list) else []
+    page = connection.get("pageInfo") if isinstance(connection.get("pageInfo"), dict) else {}
+    numbers = [n["number"] for n in nodes if isinstance(n, dict) and isinstance(n.get("number"), int)]
+    cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(nodes))
+    pages.arrived(numbers)
+    keys = [f"#{n}" for n in numbers]
+    if keys:
+        log.warning("%s: skipped: GitHub could not answer for %s even alone (%s); the rest of the sweep goes on",
+                    ", ".join(keys), "it" if len(keys) == 1 else "them", _reason(error))
+        reader.skipped += keys
+    return cursor
