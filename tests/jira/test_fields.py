@@ -239,3 +239,18 @@ def test_a_recorded_data_center_issue_read_through_its_field_list(make_tracker):
     (issue,) = issues
     assert {name: value.value for name, value in issue.fields.items()} == {
         "score": 1.457, "choice": "Another", "versions": ["1.1"]}  # the text area is empty: no fact
+
+
+def test_explain_reads_the_mapped_fields_too(tmp_path):
+    sim = FieldsJiraSim(CLOUD, 20, seed=5, now=NOW)
+    key = next(k for k in sim.issues if sim.custom(k)["customfield_10060"] is not None)
+    days = (sim.custom(key)["customfield_10060"] - NOW.date()).days
+    path = tmp_path / "rules.yml"
+    path.write_text(MAPPED, encoding="utf-8")
+    with SimServer(sim) as server:
+        result = CliRunner().invoke(cli, ["explain", "--tracker", "jira", "--jira-url", server.url, "--rules",
+                                          str(path), "--rule", "review-overdue", "--now", "2026-11-20T09:00:00Z",
+                                          key], env={**{k: None for k in ("JIRA_TOKEN", "JIRA_URL")},
+                                                     **credentials(CLOUD)})
+    assert result.exit_code == 0, result.output
+    assert f"days_until_next_review = {days}; lt 0" in result.output, result.output
