@@ -299,7 +299,7 @@ def fields_and_hierarchy(n: int, flavor: str, seed: int, latency: float) -> None
             rows.append((label, str(reads), str(sweep), str(fields), str(sweep - floor), str(floor),
                          f"{reads * 10_000 / n:.0f}"))
     print("\n" + table(rows))
-    print("above the floor: children the sweep did not match, read by key (none here: the sweep covers the project)")
+    print("above the floor: children the sweep did not match, read by key (0 here: the sweep covers the project)")
 
 
 if __name__ == "__main__":
