@@ -25,6 +25,7 @@ from .core.errors import (
     UsageError,
     run_exit_code,
 )
+from .core.fields import mappings
 from .core.history import History, HistoryError
 from .core.mentions import format_mentions, readable
 from .core.model import Plan
@@ -346,6 +347,7 @@ def explain(tracker_spec, rule_specs, rule_id, url, now, issue_key) -> None:
     if rule is None:
         raise UsageError(f"no rule {rule_id!r} loaded (rules: {', '.join(sorted(rules.by_id()))})")
     tracker = plugins.open_tracker(tracker_spec, {"url": url})
+    tracker.map_fields(mappings(rules.settings))  # the rule files' own fields, as a run reads them
     issue = tracker.fetch_one(issue_key)
     tracker.close()
     if issue is None:

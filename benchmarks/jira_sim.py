@@ -10,7 +10,9 @@ keys, the sweep's reads of whole issues, the bulk changelog calls and the rest; 
 acted-on issues; wall time at the simulated latency and peak memory (max RSS of the child process). For
 `apply`, the reads before writing (the plan's) and the reads it adds: a re-check of the issues a page is
 about to write and a reconcile read after (one each per page that writes), and `GET /myself`. Then an
-incremental `--since` run after a few issues changed, and peak memory at 10,000 and 100,000 issues (a plan,
+incremental `--since` run after a few issues changed; a plan with two mapped custom fields and the hierarchy
+facts (parent, children, blockers) beside the same plan without them, on a simulator with custom fields,
+sub-tasks, epics and Blocks links (`--skip-fields` leaves it out); and peak memory at 10,000 and 100,000 issues (a plan,
 no latency) to show memory is bounded by a page and a list of ids, not by the issues.
 
 Steward runs as a child process (`python -m steward.cli`), the naive reader too (this file with
@@ -37,6 +39,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from sim.harness import child_env, steward_command  # noqa: E402
 from sim.jira import CLOUD, DATACENTER, JiraSim, credentials  # noqa: E402
+from sim.jira_fields import FieldsJiraSim  # noqa: E402
 from sim.server import SimServer  # noqa: E402
 
 JQL = "project = OPS"
@@ -147,6 +150,7 @@ def main() -> None:
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive reader (N x latency)")
     parser.add_argument("--memory-issues", type=int, default=100_000, help="second size for the memory run; 0: skip")
     parser.add_argument("--changed", type=int, default=20, help="issues changed before the incremental run")
+    parser.add_argument("--skip-fields", action="store_true", help="leave out the mapped fields and hierarchy run")
     parser.add_argument("--naive-child", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive_child:
@@ -225,6 +229,9 @@ def main() -> None:
           f"{inc_served} issues returned, {incremental['issues_seen']} evaluated, {inc_wall:.1f} s "
           f"(full read: {sum(reads.values())} requests, {plan_wall:.1f} s)")
 
+    if not args.skip_fields:
+        fields_and_hierarchy(n, flavor, args.seed, args.latency)
+
     if args.memory_issues:
         peaks = []
         for size in (n, args.memory_issues):
@@ -238,6 +245,61 @@ def main() -> None:
                  for size, peak, wall, seen, found in peaks]
         print("\n" + table(rows))
         print(f"peak memory {peaks[1][0] // peaks[0][0]}x the issues: {peaks[1][1] / peaks[0][1]:.2f}x")
+
+
+FIELDS_HEADER = """\
+version: 1
+fields:
+  next_review: {jira: "Next review date", type: date}
+  risk: {jira: "Risk level", type: select}
+rules:
+"""
+PLAIN_RULE = """\
+  - id: stale
+    title: Stale
+    severity: low
+    rationale: Work moves.
+    when: {age_days: {gte: 0}}
+    then: [{comment: Stale.}]
+"""
+FIELDS_RULE = """\
+  - id: stale
+    title: Stale, with its review, risk, children and blockers
+    severity: low
+    rationale: Work moves.
+    when:
+      age_days: {gte: 0}
+      any:
+        - days_until_next_review: {lt: 0}
+        - risk: {eq: High}
+        - open_children: {gte: 1}
+        - children_without_owner: {gte: 1}
+        - open_blockers: {gte: 1}
+        - parent_status_category: {eq: done}
+    then: [{comment: "{{ open_children }} open children, {{ open_blockers }} blockers."}]
+"""
+
+
+def fields_and_hierarchy(n: int, flavor: str, seed: int, latency: float) -> None:
+    """Reads of a plan with two mapped fields and the hierarchy facts, beside the same plan without them."""
+    rows = [("plan", "reads", "of which searches/bulk reads", "field list", "above the floor", "floor",
+             "per 10,000 issues")]
+    with tempfile.TemporaryDirectory() as folder:
+        for label, text in (("no mapped field, no hierarchy fact", "version: 1\nrules:\n" + PLAIN_RULE),
+                            ("two mapped fields + hierarchy", FIELDS_HEADER + FIELDS_RULE)):
+            path = Path(folder) / "rules.yml"
+            path.write_text(text, encoding="utf-8")
+            sim = FieldsJiraSim(flavor, n, seed=seed, hierarchy=True)
+            with SimServer(sim, latency=latency) as server:
+                steward(server, flavor, "plan", "--rules", str(path))
+                reads = server.requests(*READ_KINDS, "field")
+                sweep = server.requests("search", "issue_bulk")
+                fields = server.requests("field")
+            floor = math.ceil(n / (5000 if sim.cloud else 1000)) + math.ceil(n / 100)
+            rows.append((label, str(reads), str(sweep), str(fields), str(sweep - floor), str(floor),
+                         f"{reads * 10_000 / n:.0f}"))
+    print("\n" + table(rows))
+    print("above the floor: children the sweep did not match, read by key (0 here: the sweep covers the project)")
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from . import plugins
 from .conditions import Condition, explain, holds
 from .model import Issue
 from .planner import next_step_due
 from .registry import FactContext
 from .ruledocs import step_text
-from .rules import Rule, RuleSet
+from .rules import Rule, RuleSet, facts_used
 from .runner import derive_facts
 from .timeutil import format_time
 
@@ -20,7 +21,9 @@ def _tree(condition: Condition, facts: dict) -> list[str]:
 
 
 def explain_issue(rule: Rule, issue: Issue, rules: RuleSet, now: datetime) -> str:
-    facts = derive_facts(issue, FactContext(now=now, settings=rules.settings))
+    # Every registered fact, and the rule's own (the facts of mapped fields are named by the rule files).
+    names = {name for name, spec in plugins.facts().items() if spec.parameter is None} | set(facts_used([rule]))
+    facts = derive_facts(issue, FactContext(now=now, settings=rules.settings), sorted(names))
     fires = holds(rule.condition, facts)
     lines = [f"{issue.key} · {rule.id} ({rule.title}) [{rule.severity}] at {format_time(now)}",
              f"  result: {'FIRES' if fires else 'does not fire'}", "  when:"]

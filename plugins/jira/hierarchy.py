@@ -58,7 +58,7 @@ def _is_blocks(kind: dict[str, Any]) -> bool:
 
 
 def add_hierarchy(issue: Issue, fields: dict[str, Any]) -> None:
-    """Parent, sub-tasks, Blocks links and components from the issue's own fields (missing ones: none)."""
+    """Parent, sub-tasks, Blocks links and components from the issue's own fields (a field left out: empty)."""
     issue.parent = _related(fields.get("parent"))
     subtasks = fields.get("subtasks") if isinstance(fields.get("subtasks"), list) else []
     issue.children = [r for r in (_related(s) for s in subtasks) if r is not None]

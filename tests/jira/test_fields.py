@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from jira_support import DC, DC_ENV, recorder
 from sim.jira import CLOUD, DATACENTER, account_id, credentials
 from sim.jira_fields import CUSTOM, FieldsJiraSim
 from sim.server import SimServer
@@ -221,3 +222,35 @@ def test_recorded_server_values_convert_by_type():
     with pytest.raises(TrackerError, match="'project3' .* is of type project"):
         mapped("project3", "select")
     assert len(CUSTOM) == 8
+
+
+def test_a_recorded_data_center_issue_read_through_its_field_list(make_tracker):
+    """The cassette answers `GET /field` with the names and schemas Jira 5.0 recorded beside the issue's values
+    (tests/jira/make_field_cassettes.py): names resolve, the search asks for the mapped ids, values convert."""
+    tracker = make_tracker(DC, DC_ENV)
+    fields = {"score": FieldMapping("score", {"jira": "My Number Field New"}, "number"),
+              "choice": FieldMapping("choice", {"jira": "my radio buttons"}, "select"),
+              "versions": FieldMapping("versions", {"jira": "Fix Version/s"}, "multiselect"),
+              "notes": FieldMapping("notes", {"jira": "customfield_10011"}, "text")}
+    with recorder.use_cassette("dc_fields.yaml") as cassette:
+        tracker.map_fields(fields)
+        issues = [i for page in tracker.fetch("project = TST", None) for i in page]
+        assert cassette.all_played and tracker.requests == 3
+    (issue,) = issues
+    assert {name: value.value for name, value in issue.fields.items()} == {
+        "score": 1.457, "choice": "Another", "versions": ["1.1"]}  # the text area is empty: no fact
+
+
+def test_explain_reads_the_mapped_fields_too(tmp_path):
+    sim = FieldsJiraSim(CLOUD, 20, seed=5, now=NOW)
+    key = next(k for k in sim.issues if sim.custom(k)["customfield_10060"] is not None)
+    days = (sim.custom(key)["customfield_10060"] - NOW.date()).days
+    path = tmp_path / "rules.yml"
+    path.write_text(MAPPED, encoding="utf-8")
+    with SimServer(sim) as server:
+        result = CliRunner().invoke(cli, ["explain", "--tracker", "jira", "--jira-url", server.url, "--rules",
+                                          str(path), "--rule", "review-overdue", "--now", "2026-11-20T09:00:00Z",
+                                          key], env={**{k: None for k in ("JIRA_TOKEN", "JIRA_URL")},
+                                                     **credentials(CLOUD)})
+    assert result.exit_code == 0, result.output
+    assert f"days_until_next_review = {days}; lt 0" in result.output, result.output

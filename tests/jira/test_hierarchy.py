@@ -127,16 +127,17 @@ def test_fields_and_hierarchy_cost_no_search_request(flavor, tmp_path):
     assert rich_all == plain_all  # both map fields: one GET /field each, nothing else added
 
 
-def test_children_outside_the_sweep_are_read_by_key_for_their_owner(tmp_path):
-    sim = FieldsJiraSim(CLOUD, 40, seed=2, now=NOW, hierarchy=True)
-    issues, reads, _ = _sweep(sim, CLOUD, HEADER + HIERARCHY, tmp_path, query="key in (OPS-1, OPS-11, OPS-21)")
+@pytest.mark.parametrize("flavor", [CLOUD, DATACENTER])
+def test_children_outside_the_sweep_are_read_by_key_for_their_owner(flavor, tmp_path):
+    sim = FieldsJiraSim(flavor, 40, seed=2, now=NOW, hierarchy=True)
+    issues, reads, _ = _sweep(sim, flavor, HEADER + HIERARCHY, tmp_path, query="key in (OPS-1, OPS-11, OPS-21)")
     # The snapshot, one bulk read of the three, one bulk read of their three sub-tasks (not in the sweep).
     assert reads == 3
     for key in ("OPS-1", "OPS-11", "OPS-21"):
         child = next(r for r in issues[key].children)
         n = sim.issues[child.key].n
         assert child.key == f"OPS-{sim.issues[key].n + 1}" and child.status_category == _category(sim, n)
-        assert _person(sim, CLOUD, child.assignee) == sim.issues[child.key].assignee
+        assert _person(sim, flavor, child.assignee) == sim.issues[child.key].assignee
 
 
 def test_the_rule_sees_the_facts(tmp_path):
