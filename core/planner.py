@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,15 +13,25 @@ from .conditions import holds
 from .markers import latest_by_rule, own_actions
 from .model import Action, Finding, Issue, Marker, Step
 from .rules import LadderStep, Rule
-from .templates import render
+from .templates import missing_in, render
 
+log = logging.getLogger("steward.planner")
 _RENDERED = ("comment", "assign", "transition")
+_VALUES = ("assign", "transition", "set_field")  # actions whose rendered text becomes a value in the tracker
 RELATIVE_DATE = re.compile(r"^([+-]\d+)\s*(working\s+)?days?$", re.IGNORECASE)
 
 
 def _render_action(issue: Issue, rule: Rule, level: int, kind: str, value: Any, facts: dict[str, Any],
                    now: datetime | None = None) -> Action | None:
     """The action as it would change the issue now, or None when it would change nothing."""
+    if kind in _VALUES:
+        template = value.get("value") if isinstance(value, dict) else value
+        missing = missing_in(template, facts) if isinstance(template, str) else []
+        if missing:
+            # "(not set)" is text for people to read, never a value to write into an assignee or a field.
+            log.warning("%s: %s of rule %s left out: %s not set on this issue", issue.key, kind, rule.id,
+                        ", ".join(missing))
+            return None
     if kind in _RENDERED or isinstance(value, str):
         value = render(value, facts, issue.people)
     elif isinstance(value, dict):  # an action with fields (notify): its strings are templates too

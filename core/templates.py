@@ -51,6 +51,12 @@ def referenced_names(template: str) -> tuple[list[str], list[str]]:
     return [p.name for p in found], invalid
 
 
+def missing_in(template: str, facts: dict[str, Any]) -> list[str]:
+    """The facts a template shows that are missing here and have no fallback: it would print MISSING."""
+    found, _ = placeholders(template)
+    return [p.name for p in found if p.fallback is None and facts.get(p.name) in (None, [])]
+
+
 def _display(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"

@@ -126,3 +126,32 @@ def test_without_a_mapping_the_board_keys_do_not_become_facts(tmp_path):
     board = write_board(tmp_path, ISSUES)
     plan = run_json("plan", board, now=NOW)
     assert plan["issues_seen"] == len(ISSUES)
+
+
+def test_a_value_from_a_missing_fact_is_never_written_into_the_tracker(tmp_path):
+    """`assign: "{{ reporter }}"` or a set_field from a fact the issue lacks would write "(not set)": the action
+    is left out with a warning naming the issue, and the step's comment still lands once."""
+    rules = tmp_path / "r.yml"
+    rules.write_text("""version: 1
+rules:
+  - id: hand-back
+    title: Hand back to the reporter
+    severity: low
+    rationale: Whoever raised it decides.
+    when: {labels: {contains: hand-back}}
+    then:
+      - comment: "Handing back."
+      - assign: "{{ reporter }}"
+      - set_field: {field: priority, value: "{{ reporter }}"}
+""", encoding="utf-8")
+    board = write_board(tmp_path, [{"key": "OPS-1", "labels": ["hand-back"], "reporter": None},
+                                   {"key": "OPS-2", "labels": ["hand-back"], "reporter": "dana"}])
+    result = steward("apply", "--tracker", f"files:{board}", "--rules", str(rules), "--now", NOW, "--format", "json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    kinds = {(a["issue"], a["type"]) for a in plan["actions"]}
+    assert kinds == {("OPS-1", "comment"), ("OPS-2", "comment"), ("OPS-2", "assign"), ("OPS-2", "set_field")}
+    assert any("OPS-1: assign of rule hand-back left out: reporter not set" in w for w in plan["warnings"])
+    issues = {i["key"]: i for i in json.loads(board.read_text(encoding="utf-8"))["issues"]}
+    assert issues["OPS-1"].get("assignee") is None and issues["OPS-2"]["assignee"] == "dana"
+    assert "(not set)" not in board.read_text(encoding="utf-8")
