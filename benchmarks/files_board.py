@@ -6,7 +6,7 @@
 
 The board repeats the 53 issues of examples/board.json with fresh keys (links remapped within each copy), so
 it holds every shape the demo has: markers, footers, histories, people, parents and blockers. Every figure is
-a child process's own (`os.wait4`): CPU is user + system seconds, memory its peak resident set. Rounds are
+the command's own (benchmarks/child_usage.py): CPU is user + system seconds, memory its peak resident set. Rounds are
 paired (baseline, steward and `json.load` one after the other) and the medians are printed, with ratios:
 absolute times on a shared machine say little, ratios measured side by side say more.
 
@@ -20,10 +20,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from child_usage import measure
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "board.json"
@@ -56,16 +57,9 @@ def make_board(count: int) -> dict:
 
 
 def child(command: list[str], env: dict[str, str]) -> tuple[bytes, float, float, float]:
-    """(stdout, CPU seconds, wall seconds, peak RSS in MB) of one child process."""
-    started = os.times().elapsed
-    with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = os.times().elapsed - started
-        if os.waitstatus_to_exitcode(status) not in (0, 1):
-            raise SystemExit(f"{command[:4]} failed with {os.waitstatus_to_exitcode(status)}")
-        out.seek(0)
-        return out.read(), usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024
+    """(stdout, CPU seconds, wall seconds, peak RSS in MB) of one command (benchmarks/child_usage.py)."""
+    out, wall, cpu, peak = measure(command, env)
+    return out, cpu, wall, peak
 
 
 def steward_env(pythonpath: str | None = None, **extra: str) -> dict[str, str]:
