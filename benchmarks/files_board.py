@@ -85,29 +85,37 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         board = Path(tmp) / "board.json"
         board.write_text(json.dumps(make_board(args.issues)), encoding="utf-8")
+        empty = Path(tmp) / "empty.json"
+        empty.write_text(json.dumps(make_board(0)), encoding="utf-8")
         runs: dict[str, list[tuple[float, float, float]]] = {}
         outputs: dict[str, bytes] = {}
         variants = [("json.load", [sys.executable, "-c", LOAD, str(board)], steward_env())]
         if args.baseline:
             variants.append(("baseline", plan_command(board, args.format), steward_env(args.baseline)))
+            variants.append(("baseline start-up", plan_command(empty, args.format), steward_env(args.baseline)))
         variants.append(("steward", plan_command(board, args.format), steward_env()))
+        variants.append(("steward start-up", plan_command(empty, args.format), steward_env()))
         for _ in range(args.rounds):
             for name, command, env in variants:
                 out, cpu, wall, peak = child(command, env)
                 runs.setdefault(name, []).append((cpu, wall, peak))
                 outputs[name] = out
-    print(f"files board, {args.issues:,} issues ({board.stat().st_size / 1e6 if board.exists() else 0:.0f} MB "
-          f"deleted), `plan --format {args.format}`, medians of {args.rounds} paired round(s)\n")
+    print(f"files board, {args.issues:,} issues, `plan --format {args.format}`, medians of {args.rounds} paired "
+          "round(s); start-up: the same plan on a board without issues\n")
     median = {name: tuple(statistics.median(r[i] for r in rows) for i in range(3)) for name, rows in runs.items()}
     load_cpu = median["json.load"][0]
-    print(f"{'run':<10} | {'CPU s':>7} | {'CPU/1k issues':>13} | {'x json.load':>11} | {'wall s':>7} | {'peak MB':>7}")
+    print(f"{'run':<18} | {'CPU s':>7} | {'x json.load':>11} | {'wall s':>7} | {'peak MB':>7}")
     for name, (cpu, wall, peak) in median.items():
-        print(f"{name:<10} | {cpu:7.2f} | {cpu / args.issues * 1000:13.3f} | {cpu / load_cpu:11.1f} | "
-              f"{wall:7.2f} | {peak:7.0f}")
+        print(f"{name:<18} | {cpu:7.2f} | {cpu / load_cpu:11.1f} | {wall:7.2f} | {peak:7.0f}")
+    work = {name: median[name][0] - median[f"{name} start-up"][0] for name in ("baseline", "steward")
+            if f"{name} start-up" in median}
+    for name, cpu in work.items():
+        print(f"{name}: CPU per 1,000 issues after start-up {cpu / args.issues * 1000:.3f} s, "
+              f"{cpu / load_cpu:.1f}x json.load")
     if args.baseline:
         same = outputs["baseline"] == outputs["steward"]
-        print(f"\nsteward / baseline CPU: {median['steward'][0] / median['baseline'][0]:.2f}x; "
-              f"outputs byte-identical: {same}")
+        print(f"\nsteward / baseline CPU: {median['steward'][0] / median['baseline'][0]:.2f}x whole runs, "
+              f"{work['steward'] / work['baseline']:.2f}x after start-up; outputs byte-identical: {same}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 CHUNK = 1 << 20  # bytes read at a time
 _SPACE = re.compile(r"[ \t\n\r]*")
+_SPACES = frozenset(" \t\n\r")
 _DECODER = json.JSONDecoder()
 _AFTER = frozenset(" \t\n\r,]}")  # what may follow a value inside the board
 
@@ -46,6 +47,8 @@ class _Reader:
         self.pos = 0
 
     def peek(self) -> str:
+        if self.pos < len(self.text) and self.text[self.pos] not in _SPACES:
+            return self.text[self.pos]
         while True:
             self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
             if self.pos < len(self.text):
