@@ -6,7 +6,7 @@
 
 The board repeats the 53 issues of examples/board.json with fresh keys (links remapped within each copy), so
 it holds every shape the demo has: markers, footers, histories, people, parents and blockers. Every figure is
-a child process's own (`os.wait4`): CPU is user + system seconds, memory its peak resident set. Rounds are
+the command's own (benchmarks/child_usage.py): CPU is user + system seconds, memory its peak resident set. Rounds are
 paired (baseline, steward and `json.load` one after the other) and the medians are printed, with ratios:
 absolute times on a shared machine say little, ratios measured side by side say more.
 
@@ -20,10 +20,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from child_usage import measure
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "board.json"
@@ -56,16 +57,9 @@ def make_board(count: int) -> dict:
 
 
 def child(command: list[str], env: dict[str, str]) -> tuple[bytes, float, float, float]:
-    """(stdout, CPU seconds, wall seconds, peak RSS in MB) of one child process."""
-    started = os.times().elapsed
-    with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = os.times().elapsed - started
-        if os.waitstatus_to_exitcode(status) not in (0, 1):
-            raise SystemExit(f"{command[:4]} failed with {os.waitstatus_to_exitcode(status)}")
-        out.seek(0)
-        return out.read(), usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024
+    """(stdout, CPU seconds, wall seconds, peak RSS in MB) of one command (benchmarks/child_usage.py)."""
+    out, wall, cpu, peak = measure(command, env)
+    return out, cpu, wall, peak
 
 
 def steward_env(pythonpath: str | None = None, **extra: str) -> dict[str, str]:
@@ -91,29 +85,37 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         board = Path(tmp) / "board.json"
         board.write_text(json.dumps(make_board(args.issues)), encoding="utf-8")
+        empty = Path(tmp) / "empty.json"
+        empty.write_text(json.dumps(make_board(0)), encoding="utf-8")
         runs: dict[str, list[tuple[float, float, float]]] = {}
         outputs: dict[str, bytes] = {}
         variants = [("json.load", [sys.executable, "-c", LOAD, str(board)], steward_env())]
         if args.baseline:
             variants.append(("baseline", plan_command(board, args.format), steward_env(args.baseline)))
+            variants.append(("baseline start-up", plan_command(empty, args.format), steward_env(args.baseline)))
         variants.append(("steward", plan_command(board, args.format), steward_env()))
+        variants.append(("steward start-up", plan_command(empty, args.format), steward_env()))
         for _ in range(args.rounds):
             for name, command, env in variants:
                 out, cpu, wall, peak = child(command, env)
                 runs.setdefault(name, []).append((cpu, wall, peak))
                 outputs[name] = out
-    print(f"files board, {args.issues:,} issues ({board.stat().st_size / 1e6 if board.exists() else 0:.0f} MB "
-          f"deleted), `plan --format {args.format}`, medians of {args.rounds} paired round(s)\n")
+    print(f"files board, {args.issues:,} issues, `plan --format {args.format}`, medians of {args.rounds} paired "
+          "round(s); start-up: the same plan on a board without issues\n")
     median = {name: tuple(statistics.median(r[i] for r in rows) for i in range(3)) for name, rows in runs.items()}
     load_cpu = median["json.load"][0]
-    print(f"{'run':<10} | {'CPU s':>7} | {'CPU/1k issues':>13} | {'x json.load':>11} | {'wall s':>7} | {'peak MB':>7}")
+    print(f"{'run':<18} | {'CPU s':>7} | {'x json.load':>11} | {'wall s':>7} | {'peak MB':>7}")
     for name, (cpu, wall, peak) in median.items():
-        print(f"{name:<10} | {cpu:7.2f} | {cpu / args.issues * 1000:13.3f} | {cpu / load_cpu:11.1f} | "
-              f"{wall:7.2f} | {peak:7.0f}")
+        print(f"{name:<18} | {cpu:7.2f} | {cpu / load_cpu:11.1f} | {wall:7.2f} | {peak:7.0f}")
+    work = {name: median[name][0] - median[f"{name} start-up"][0] for name in ("baseline", "steward")
+            if f"{name} start-up" in median}
+    for name, cpu in work.items():
+        print(f"{name}: CPU per 1,000 issues after start-up {cpu / args.issues * 1000:.3f} s, "
+              f"{cpu / load_cpu:.1f}x json.load")
     if args.baseline:
         same = outputs["baseline"] == outputs["steward"]
-        print(f"\nsteward / baseline CPU: {median['steward'][0] / median['baseline'][0]:.2f}x; "
-              f"outputs byte-identical: {same}")
+        print(f"\nsteward / baseline CPU: {median['steward'][0] / median['baseline'][0]:.2f}x whole runs, "
+              f"{work['steward'] / work['baseline']:.2f}x after start-up; outputs byte-identical: {same}")
 
 
 if __name__ == "__main__":

@@ -23,16 +23,14 @@ times move; the ratios measured side by side in the same round are the figures t
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+from child_usage import measure  # noqa: E402
 from sim.github import READ_KINDS as GITHUB_READS  # noqa: E402
 from sim.github import REPO, SIM_NOW, GitHubSim, stamp, steward_env  # noqa: E402
 from sim.harness import child_env  # noqa: E402
@@ -42,21 +40,6 @@ from sim.server import SimServer  # noqa: E402
 JIRA_READS = ("search", "issue_bulk", "bulkfetch", "comment_read", "issue_read", "property_read", "transitions",
               "myself")
 JIRA_NOW = "2026-11-20T09:00:00Z"
-
-
-def run_child(command: list[str], env: dict[str, str]) -> tuple[bytes, float, float, float]:
-    """(stdout, wall s, CPU s, peak MB) of one child, from wait4."""
-    started = os.times().elapsed
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = os.times().elapsed - started
-        code = os.waitstatus_to_exitcode(status)
-        if code not in (0, 1):
-            err.seek(0)
-            raise SystemExit(f"{command[3:6]} exited {code}: {err.read().decode()[-2000:]}")
-        out.seek(0)
-        return out.read(), wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 class Tracker:
@@ -109,7 +92,7 @@ def latency_table(names: list[str], issues: int, latencies: list[float], rounds:
                 for _ in range(rounds):
                     for label, depth, path in variants:
                         server.reset_counts()
-                        out, wall, cpu, peak = run_child(tracker.command(server.url),
+                        out, wall, cpu, peak = measure(tracker.command(server.url),
                                                          tracker.env(server.url, depth, path))
                         if label == "ahead":
                             reads = server.requests(*tracker.reads)
@@ -147,7 +130,7 @@ def memory_table(names: list[str], sizes: list[int], seed: int) -> None:
         for size in sizes:
             tracker = Tracker(name, size, seed)
             with SimServer(tracker.sim) as server:
-                _, wall, _, peak = run_child(tracker.command(server.url), tracker.env(server.url, None))
+                _, wall, _, peak = measure(tracker.command(server.url), tracker.env(server.url, None))
             first = first or peak
             rows.append((name, f"{size:,}", f"{peak:.0f}", f"{wall:.1f}", f"{peak / first:.2f}"))
             print(" | ".join(rows[-1]), flush=True)

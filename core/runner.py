@@ -20,9 +20,10 @@ from .markers import own_actions, step_marker
 from .mentions import format_mentions
 from .model import SEVERITIES, Action, Finding, Issue, Plan, Step
 from .planner import finding, plan_issue
-from .registry import FactContext, calendar_of
+from .registry import FactContext, FactSpec, calendar_of
 from .rules import RuleSet, facts_used
 from .spool import SpooledList
+from .text import clean_text
 from .tracker import Tracker
 
 log = logging.getLogger("steward.runner")
@@ -94,14 +95,39 @@ class FactDeriver:
                 self.items.append((name, spec, argument, ctx, error))
                 continue
             self.items.append((name, spec, argument, contexts[key] if key else ctx, None))
-
-    def __call__(self, issue: Issue) -> dict[str, Any]:
-        facts = {}
+        # What each fact costs per issue, bound once: its computation and its type's coercion.
+        self._steps: list[tuple[str, Callable[..., Any], tuple[Any, ...], Callable[[Any], Any]]] = []
         for name, spec, argument, context, error in self.items:
             if error is not None:
-                raise error.with_traceback(None)
-            facts[name] = normalize(spec.value(issue, context, argument), spec.type)
-        return facts
+                self._steps.append((name, _raiser(error), (), _missing))
+            elif type(spec).value is FactSpec.value:  # a plain spec: its computation, called directly
+                arguments = (context,) if spec.parameter is None else (context, argument)
+                self._steps.append((name, spec.compute, arguments, _COERCE.get(spec.type, _missing)))
+            else:
+                self._steps.append((name, spec.value, (context, argument), _COERCE.get(spec.type, _missing)))
+
+    def __call__(self, issue: Issue) -> dict[str, Any]:
+        return {name: coerce(compute(issue, *arguments)) for name, compute, arguments, coerce in self._steps}
+
+
+def _raiser(error: Exception) -> Callable[..., Any]:
+    def raise_it(*_: Any) -> Any:
+        raise error.with_traceback(None)
+    return raise_it
+
+
+def _missing(value: Any) -> None:
+    return None
+
+
+# `normalize` (core/conditions.py) by type, without its dispatch per value: equal results, checked by
+# tests/test_fact_deriver.py over values of every type.
+_COERCE: dict[str, Callable[[Any], Any]] = {
+    "number": lambda value: value if isinstance(value, (int, float)) and not isinstance(value, bool) else None,
+    "string": lambda value: clean_text(value) if isinstance(value, str) else None,
+    "boolean": lambda value: value if isinstance(value, bool) else None,
+    "list": lambda value: normalize(value, "list"),
+}
 
 
 def _keep_what_the_tracker_kept(step: Step, sent: Step, given: list[Action]) -> None:

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 def clean_text(text: str) -> str:
     """Text both evaluators can hold: NUL and lone surrogates (which C strings and UTF-8 cannot) become U+FFFD."""
+    if text.isascii():  # the common case, checked without encoding: ASCII holds no surrogate
+        return text.replace("\x00", "\ufffd") if "\x00" in text else text
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
     try:

@@ -20,7 +20,7 @@ import stat
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from steward.core.errors import TrackerError
 
@@ -49,7 +49,9 @@ class BoardLock:
         self.wait = wait
         self.fd: int | None = None
 
-    def acquire(self) -> str:
+    def acquire(self, read: bool = True) -> str:
+        """Lock the board (waiting for another run) and return its text; with `read=False`, "" (read it with
+        `open` or `text`)."""
         deadline = time.monotonic() + self.wait
         while True:
             target = _real(self.path)
@@ -70,13 +72,23 @@ class BoardLock:
                 continue
             self.fd = fd
             _remove_stale_temporaries(target)
-            with os.fdopen(os.dup(fd), "rb") as handle:
-                data = handle.read()
-            try:
-                return data.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise TrackerError(f"cannot read board {self.path}: not UTF-8 text ({error.reason} at byte "
-                                   f"{error.start})") from None
+            return self.text() if read else ""
+
+    def open(self) -> IO[bytes]:
+        """The locked board from its start (the caller closes it)."""
+        assert self.fd is not None
+        handle = os.fdopen(os.dup(self.fd), "rb")
+        handle.seek(0)
+        return handle
+
+    def text(self) -> str:
+        with self.open() as handle:
+            data = handle.read()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise TrackerError(f"cannot read board {self.path}: not UTF-8 text ({error.reason} at byte "
+                               f"{error.start})") from None
 
     def _lock(self, fd: int, deadline: float) -> bool:
         while True:

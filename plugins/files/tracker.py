@@ -25,6 +25,7 @@ from steward.core.model import Change, Comment, FieldValue, Issue, Marker, Relat
 from steward.core.timeutil import format_time, tracker_time
 from steward.core.tracker import DigestRecord, Tracker
 
+from . import stream
 from .board import BoardLock, check_writable, read_board, write_board
 
 log = logging.getLogger("steward.files")
@@ -93,15 +94,19 @@ class BoardContext:
         resolve within the board."""
         context = cls(name, identity, _people(board.get("people")), fields)
         for raw in board["issues"]:
-            if not isinstance(raw, dict) or raw.get("key") in (None, ""):
-                continue
-            key = str(raw["key"])
-            context.index[key] = Related(key, _text(raw.get("status_category")), _text(raw.get("assignee")))
-            if raw.get("parent") not in (None, ""):
-                context.children.setdefault(str(raw["parent"]), []).append(key)
-            for blocker in raw.get("blocked_by") if isinstance(raw.get("blocked_by"), list) else []:
-                context.blocks.setdefault(str(blocker), []).append(key)
+            context.add(raw)
         return context
+
+    def add(self, raw: Any) -> None:
+        """One board issue's part of the context (the issue itself is not kept)."""
+        if not isinstance(raw, dict) or raw.get("key") in (None, ""):
+            return
+        key = str(raw["key"])
+        self.index[key] = Related(key, _text(raw.get("status_category")), _text(raw.get("assignee")))
+        if raw.get("parent") not in (None, ""):
+            self.children.setdefault(str(raw["parent"]), []).append(key)
+        for blocker in raw.get("blocked_by") if isinstance(raw.get("blocked_by"), list) else []:
+            self.blocks.setdefault(str(blocker), []).append(key)
 
 
 def _related(keys: Any, index: dict[str, Related]) -> list[Related]:
@@ -195,8 +200,10 @@ class FilesTracker(Tracker):
         self.path = Path(path)
         self.author = author
         self.lock_wait = lock_wait
-        self._board: dict[str, Any] | None = None
-        self._by_key: dict[str, dict[str, Any]] = {}
+        self._board: dict[str, Any] | None = None  # the whole board, when it was read whole (see `fetch`)
+        self._by_key: dict[str, dict[str, Any]] = {}  # the current page's board issues, by key
+        self._edited: dict[str, dict[str, Any]] = {}  # the board issues this run changed, by key
+        self._keys: set[str] = set()  # every key read, to skip a second issue with the same key
         self._dirty = False
         self._lock: BoardLock | None = None
         self._fields: dict[str, FieldMapping] = {}
@@ -221,27 +228,35 @@ class FilesTracker(Tracker):
         return board
 
     def fetch(self, query: str | None = None, since: datetime | None = None) -> Iterator[list[Issue]]:
+        """The board's issues a page at a time. The board is read twice, one issue at a time (plugins/files/
+        stream.py): once for the links between issues, once for the issues; memory holds a page, not the board.
+        A board of another shape, or that is not valid JSON, is read whole (and its error worded) as before."""
         if query:
             raise TrackerError("the files tracker reads the whole board: it takes no --query")
         # Held until `close`: another run on this board waits, then reads what this one wrote.
         self._lock = BoardLock(self.path, self.lock_wait)
         try:
-            self._board = self._load(self._lock.acquire())
+            self._lock.acquire(read=False)
+            context = self._scan()
+            if context is None:
+                self._board = self._load(self._lock.text())
+                context = BoardContext.of(self._board, self.path.name, self.identity(), self._fields)
         except BaseException:
             self._lock.release()
             raise
-        context = BoardContext.of(self._board, self.path.name, self.identity(), self._fields)
+        raws = iter(self._board["issues"]) if self._board is not None else self._streamed()
         page: list[Issue] = []
-        for index, raw in enumerate(self._board["issues"]):
+        for index, raw in enumerate(raws):
             if not isinstance(raw, dict) or raw.get("key") in (None, ""):
                 log.warning("%s: skipping issue #%d: it has no `key`", self.path, index + 1)
                 continue
             if _digest_record(raw, self.author) is not None:
                 continue  # Steward's own digest of a review period: not work to govern
             issue = issue_from_board(raw, self.path.name, board=context)
-            if issue.key in self._by_key:
+            if issue.key in self._keys:
                 log.warning("%s: skipping a second issue with key %s", self.path, issue.key)
                 continue
+            self._keys.add(issue.key)
             self._by_key[issue.key] = raw
             if since is not None and issue.updated is not None and issue.updated < since:
                 continue
@@ -249,8 +264,34 @@ class FilesTracker(Tracker):
             if len(page) >= PAGE_SIZE:
                 yield page
                 page = []
+                self._by_key = {}  # that page is done: written (see `apply`) or not
         if page:
             yield page
+
+    def _scan(self) -> BoardContext | None:
+        """The links between the board's issues, read one issue at a time; None for a board to read whole."""
+        assert self._lock is not None
+        context = BoardContext(self.path.name, self.identity(), {}, self._fields)
+        people: Any = None
+        with self._lock.open() as handle:
+            try:
+                for key, value in stream.top_level(handle):
+                    if key == "issue":
+                        context.add(value)
+                    elif key == "people":
+                        people = value
+            except stream.Unreadable:
+                return None
+        context.people = _people(people)
+        return context
+
+    def _streamed(self) -> Iterator[Any]:
+        assert self._lock is not None
+        with self._lock.open() as handle:
+            try:
+                yield from (value for key, value in stream.top_level(handle) if key == "issue")
+            except stream.Unreadable:
+                raise TrackerError(f"board {self.path} changed while Steward read it; run again") from None
 
     def fetch_one(self, key: str) -> Issue | None:
         board = self._load()
@@ -263,7 +304,7 @@ class FilesTracker(Tracker):
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
         if not self._dirty:
             check_writable(self.path)  # refuse now, before any step is reported as written
-        raw = self._by_key[issue.key]
+        raw = self._edited.setdefault(issue.key, self._by_key[issue.key])
         pending = False
         for step in steps:
             for action in step.actions:
@@ -277,7 +318,7 @@ class FilesTracker(Tracker):
             self._save()
 
     def record_done(self, issue: Issue, marker: Marker) -> None:
-        raw = self._by_key[issue.key]
+        raw = self._edited.setdefault(issue.key, self._by_key[issue.key])
         for entry in raw.get("markers") or []:
             if isinstance(entry, dict) and entry.get("rule") == marker.rule and entry.get("level") == marker.level:
                 entry["pending"] = list(marker.pending)
@@ -285,8 +326,23 @@ class FilesTracker(Tracker):
         self._save()
 
     def _save(self) -> None:
+        """The board with this run's changes, replaced atomically: read whole here (under the run's lock) when
+        it was read one issue at a time, each changed issue put in its place."""
         if self._board is not None:
             write_board(self.path, self._board)
+            return
+        if self._lock is None:
+            return
+        board = self._load(self._lock.text())
+        keys: set[str] = set()
+        for index, raw in enumerate(board["issues"]):  # the issues `fetch` took, found as it found them
+            if not isinstance(raw, dict) or raw.get("key") in (None, "") or _digest_record(raw, self.author):
+                continue
+            key = str(raw["key"])
+            if key not in keys:
+                keys.add(key)
+                board["issues"][index] = self._edited.get(key, raw)
+        write_board(self.path, board)
 
     def _apply_action(self, raw: dict[str, Any], step: Step, kind: str, value: Any, now: datetime) -> None:
         history: list[tuple[str, str | None, str | None]] = []
