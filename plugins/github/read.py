@@ -10,18 +10,28 @@ from __future__ import annotations
 
 import functools
 import logging
+import shlex
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from steward.core.errors import TrackerError
 from steward.core.ledger import Identity
-from steward.core.model import Issue
+from steward.core.model import FieldValue, Issue
 from steward.core.timeutil import format_time
 
 from .comments import PostedComment, from_graphql
 from .parse import Event, build_issue, graphql_event, raw_from_graphql, raw_from_rest, rest_event
-from .queries import RECENT_COMMENTS, TIMELINE_QUERY, issue_query, recheck_query, reconcile_query, sweep_query
+from .queries import (
+    HIERARCHY,
+    RECENT_COMMENTS,
+    TIMELINE_QUERY,
+    issue_query,
+    recheck_query,
+    reconcile_query,
+    search_query,
+    sweep_query,
+)
 from .transport import GitHubConnection, GitHubError
 
 log = logging.getLogger("steward.github")
@@ -31,10 +41,23 @@ class GraphQLUnavailable(Exception):
     pass
 
 
+# Qualifiers pushed down into GitHub's issue search, each `name:value` (a value with spaces in quotes:
+# `label:"priority: high"`); `no:` takes what has none.
+SEARCH_QUALIFIERS = ("label", "milestone", "assignee", "type")
+NO_VALUES = ("assignee", "label", "milestone")
+QUERY_HELP = ("use state:open|closed|all, number:N, label:NAME, milestone:NAME, assignee:LOGIN, type:NAME "
+              "or no:assignee|label|milestone")
+
+
 def parse_query(query: str | None) -> dict[str, Any]:
-    """`state:open|closed|all` and `number:N` (or `#N`), space separated. Default: open issues."""
-    parsed: dict[str, Any] = {"state": "open", "number": None}
-    for word in (query or "").split():
+    """`state:open|closed|all`, `number:N` (or `#N`) and search qualifiers, space separated. Default: open
+    issues. `search` holds the qualifiers for GitHub's search, in GitHub's own syntax."""
+    parsed: dict[str, Any] = {"state": "open", "number": None, "search": []}
+    try:
+        words = shlex.split(query or "")
+    except ValueError as error:
+        raise TrackerError(f"GitHub query {query!r} cannot be read ({error}): {QUERY_HELP}") from None
+    for word in words:
         name, _, value = word.partition(":")
         if word.startswith("#") and word[1:].isdigit():
             parsed["number"] = int(word[1:])
@@ -42,9 +65,36 @@ def parse_query(query: str | None) -> dict[str, Any]:
             parsed["number"] = int(value)
         elif name == "state" and value in ("open", "closed", "all"):
             parsed["state"] = value
+        elif name in SEARCH_QUALIFIERS and value.strip() and not (name == "type" and value in ("issue", "pr")):
+            parsed["search"].append(f"{name}:{_quoted(value.strip())}")
+        elif name == "no" and value in NO_VALUES:
+            parsed["search"].append(word)
         else:
-            raise TrackerError(f"unsupported GitHub query {word!r}: use state:open|closed|all or number:N")
+            raise TrackerError(f"unsupported GitHub query {word!r}: {QUERY_HELP}")
     return parsed
+
+
+def _quoted(value: str) -> str:
+    """A qualifier's value as GitHub's search reads it: in double quotes when it holds a space or a colon."""
+    if any(c in value for c in ' :"'):
+        return '"' + value.replace('"', "") + '"'
+    return value
+
+
+def search_string(scope: str, state: str, qualifiers: list[str], since: datetime | None,
+                  created_from: str | None) -> str:
+    """The search string of a sweep: issues only, oldest first. `created_from` (a creation time) is where this
+    page starts: search pages by offset and stops at 1,000 results, so each page starts after the last issue
+    read by its creation time, which never changes, whatever Steward writes meanwhile."""
+    words = [scope, "is:issue"]
+    if state != "all":
+        words.append(f"is:{state}")
+    words += qualifiers
+    if since is not None:
+        words.append(f"updated:>={format_time(since)}")
+    if created_from is not None:
+        words.append(f"created:>={created_from}")
+    return " ".join(words + ["sort:created-asc"])
 
 
 class GitHubReader:
@@ -55,6 +105,14 @@ class GitHubReader:
         self.reads = reads
         self.with_type = True
         self.identity: Identity | None = None
+        # What every issue read asks for besides its own fields: its parent and sub-issues (same page, no
+        # request per issue), and the values of the mapped project fields (plugins/github/projects.py).
+        self.project_fields = ""
+        self.field_values: Callable[[dict[str, Any]], dict[str, FieldValue]] | None = None
+
+    @property
+    def extra(self) -> str:
+        return HIERARCHY + self.project_fields
 
     @property
     def repo(self) -> str:
@@ -63,7 +121,16 @@ class GitHubReader:
     def issues(self, query: str | None, since: datetime | None) -> Iterator[list[Issue]]:
         parsed = parse_query(query)
         if parsed["number"] is not None:
+            if parsed["search"]:
+                raise TrackerError("a GitHub query with number:N reads that one issue: leave out the other "
+                                   f"qualifiers ({' '.join(parsed['search'])})")
             yield [self.one(parsed["number"])]
+            return
+        if parsed["search"]:
+            if self.reads != "graphql":
+                raise TrackerError(f"the qualifiers {' '.join(parsed['search'])} are searched with GraphQL reads, "
+                                   "not with STEWARD_GITHUB_READS=rest")
+            yield from self._sweep_search(parsed["state"], parsed["search"], since)
             return
         if self.reads == "graphql":
             try:
@@ -78,8 +145,9 @@ class GitHubReader:
     def one(self, number: int) -> Issue:
         if self.reads == "graphql":
             try:
-                data = self._graphql_with_type(issue_query, {"owner": self.owner, "name": self.name,
-                                                             "number": number}, f"issue #{number}")
+                variables = {"owner": self.owner, "name": self.name, "number": number}
+                data = self._graphql_with_type(functools.partial(issue_query, extra=self.extra), variables,
+                                               f"issue #{number}")
                 node = (data.get("repository") or {}).get("issue")
                 if node is None:
                     raise TrackerError(f"issue #{number} not found in {self.repo}")
@@ -97,7 +165,8 @@ class GitHubReader:
         """These issues as they are now (one GraphQL request per 100); an issue gone since is left out."""
         if self.reads == "graphql":
             issues = []
-            for chunk, data in self._aliased(numbers, recheck_query, {}, "re-reading issues before writing"):
+            recheck = functools.partial(recheck_query, extra=self.extra)
+            for chunk, data in self._aliased(numbers, recheck, {}, "re-reading issues before writing"):
                 nodes = [data.get(f"i{index}") for index in range(len(chunk))]
                 issues += self._readable([n for n in nodes if n is not None], self._from_graphql_node)
             return issues
@@ -158,7 +227,8 @@ class GitHubReader:
         while True:
             variables = {"owner": self.owner, "name": self.name, "first": self.connection.page_size,
                          "cursor": cursor, "states": states, "since": format_time(since) if since else None}
-            data = self._graphql_with_type(sweep_query, variables, "reading issues")
+            data = self._graphql_with_type(functools.partial(sweep_query, extra=self.extra), variables,
+                                           "reading issues")
             repository = data.get("repository")
             if repository is None:
                 raise TrackerError(f"repository {self.repo} not found, or the token cannot see it")
@@ -168,6 +238,33 @@ class GitHubReader:
             if not page.get("hasNextPage"):
                 return
             cursor = page.get("endCursor")
+
+    def _sweep_search(self, state: str, qualifiers: list[str], since: datetime | None) -> Iterator[list[Issue]]:
+        """A sweep through GitHub's issue search, 100 issues a request, oldest first (see `search_string`)."""
+        start: str | None = None  # the creation time this page starts at
+        at_start: set[int] = set()  # the issues read that were created at `start`: not read twice
+        cursor = None
+        while True:
+            text = search_string(f"repo:{self.repo}", state, qualifiers, since, start)
+            variables = {"q": text, "first": self.connection.page_size, "cursor": cursor}
+            data = self._graphql_with_type(functools.partial(search_query, extra=self.extra), variables,
+                                           "searching issues")
+            connection = data.get("search") or {}
+            nodes = [n for n in connection.get("nodes") or []
+                     if not isinstance(n, dict) or n.get("__typename", "Issue") == "Issue"]
+            fresh = [n for n in nodes if not isinstance(n, dict) or n.get("number") not in at_start]
+            yield self._readable(fresh, self._from_graphql_node)
+            page = connection.get("pageInfo") or {}
+            if not page.get("hasNextPage"):
+                return
+            created = [n["createdAt"] for n in nodes if isinstance(n, dict) and isinstance(n.get("createdAt"), str)]
+            last = max(created, default=None)
+            if last is not None and last != start:
+                start, cursor = last, None
+                at_start = {n.get("number") for n in nodes if isinstance(n, dict) and n.get("createdAt") == last}
+            else:  # a whole page created in the same second: page on by GitHub's cursor
+                at_start |= {n.get("number") for n in nodes if isinstance(n, dict)}
+                cursor = page.get("endCursor")
 
     @staticmethod
     def _readable(items: list[Any], convert: Callable[[dict[str, Any]], Issue]) -> list[Issue]:
@@ -189,7 +286,9 @@ class GitHubReader:
         return issues
 
     def _from_graphql_node(self, node: dict[str, Any]) -> Issue:
-        raw = raw_from_graphql(node)
+        raw = raw_from_graphql(node, self.repo)
+        if self.field_values is not None:
+            raw.fields = self.field_values(node)
         timeline = node.get("timelineItems") or {}
         nodes = list(timeline.get("nodes") or [])
         page = timeline.get("pageInfo") or {}

@@ -142,4 +142,4 @@ def test_bad_targets_and_queries_are_clear_errors(monkeypatch):
     with pytest.raises(TrackerError, match="GITHUB_TOKEN"):
         GitHubTracker("o/r", None)
     with pytest.raises(TrackerError, match="unsupported GitHub query"):
-        list(GitHubTracker("o/r", TOKEN).fetch("assignee:me", None))
+        list(GitHubTracker("o/r", TOKEN).fetch("reactions:>3", None))

@@ -60,6 +60,7 @@ from .github_data import (
     uncursor,
 )
 from .github_rest import GitHubRest
+from .github_search import SearchAndLinks
 from .server import Request, Response
 
 # Re-exported: tests and benchmarks import the simulator's names from here.
@@ -69,7 +70,7 @@ __all__ = ["CLASSES", "DOCS", "ITEM_TYPES", "NAME", "OWNER", "PRIORITIES", "READ
            "run_args", "run_cli", "stamp", "steward_env"]
 
 
-class GitHubSim(GitHubRest):
+class GitHubSim(SearchAndLinks, GitHubRest):
     """The simulator App. State is read through `issue`, `comments`, `labels` and `snapshot`."""
 
     def __init__(self, issues: int = 50, seed: int = 0, *, violation_rate: float = 0.4, long_share: float = 0.0,
@@ -170,6 +171,8 @@ class GitHubSim(GitHubRest):
             query = str((request_json(request) or {}).get("query", ""))
             if "issues(first" in query:
                 return "graphql_sweep"
+            if "search(" in query:
+                return "graphql_search"
             if _ALIASED.search(query):  # several issues by number, each under an alias
                 return "graphql_reconcile" if "comments(last" in query else "graphql_recheck"
             if "issue(number" in query and "after: $cursor" in query:
@@ -228,6 +231,9 @@ class GitHubSim(GitHubRest):
             return _graphql_error("Field 'issueType' doesn't exist on type 'Issue'", "undefinedField")
         if kind == "graphql_unknown":
             return _graphql_error("Simulated GitHub does not know this query", "undefinedField")
+        if kind == "graphql_search":
+            return self._search(query, variables, int(_query_number(query, r"timelineItems\(first:\s*(\d+)") or 100),
+                                set(_query_list(query, r"itemTypes:\s*\[([^\]]*)\]")))
         if (variables.get("owner"), variables.get("name")) != (self.owner, self.name):
             return Response(200, {"data": {"repository": None}, "errors": [{
                 "type": "NOT_FOUND", "path": ["repository"], "locations": [{"line": 2, "column": 3}],
@@ -249,7 +255,7 @@ class GitHubSim(GitHubRest):
             timeline = self._timeline(issue, uncursor(variables.get("cursor")) or 0, page_size, types)
             return Response(200, {"data": {"repository": {"issue": {"timelineItems": timeline}}}})
         return Response(200, {"data": {"repository": {"issue": self._node(issue, "issueType" in query, page_size,
-                                                                           types)}}})
+                                                                           types, query)}}})
 
     def _aliased(self, kind: str, query: str, variables: dict[str, Any], page_size: int,
                  types: set[str]) -> Response:
@@ -265,7 +271,7 @@ class GitHubSim(GitHubRest):
                     {"line": 3, "column": 5}], "message": f"Could not resolve to an Issue with the number of "
                                                           f"{variables.get(name)}."})
             elif kind == "graphql_recheck":
-                data[alias] = self._node(issue, "issueType" in query, page_size, types)
+                data[alias] = self._node(issue, "issueType" in query, page_size, types, query)
             else:
                 last = int(variables.get("last") or 0)
                 comments = [e for e in issue.events if e.kind == "comment" and e.raw is None][-last:] if last else []
@@ -326,10 +332,11 @@ class GitHubSim(GitHubRest):
         for number in chunk:
             issue = self.issue(number)
             assert issue is not None
-            nodes.append(self._node(issue, "issueType" in query, page_size, types))
+            nodes.append(self._node(issue, "issueType" in query, page_size, types, query))
         return {"pageInfo": {"hasNextPage": more, "endCursor": end}, "nodes": nodes}
 
-    def _node(self, issue: SimIssue, with_type: bool, page_size: int, types: set[str]) -> dict[str, Any]:
+    def _node(self, issue: SimIssue, with_type: bool, page_size: int, types: set[str],
+              query: str = "") -> dict[str, Any]:
         node: dict[str, Any] = {
             "number": issue.number, "url": f"https://github.com/{self.owner}/{self.name}/issues/{issue.number}",
             "title": issue.title, "body": issue.body, "state": issue.state.upper(),
@@ -345,6 +352,7 @@ class GitHubSim(GitHubRest):
             "assignees": {"nodes": [{"login": login} for login in issue.assignees[:20]]},
             "timelineItems": self._timeline(issue, 0, page_size, types),
         })
+        node.update(self._links(issue, query))
         node.update(issue.extra)
         return node
 
