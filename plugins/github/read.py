@@ -17,11 +17,12 @@ from typing import Any
 
 from steward.core.errors import TrackerError
 from steward.core.ledger import Identity
-from steward.core.model import FieldValue, Issue
+from steward.core.model import Issue
 from steward.core.timeutil import format_time
 
 from .comments import PostedComment, from_graphql
 from .parse import Event, build_issue, graphql_event, raw_from_graphql, raw_from_rest, rest_event
+from .projects import Projects
 from .queries import (
     HIERARCHY,
     RECENT_COMMENTS,
@@ -105,14 +106,14 @@ class GitHubReader:
         self.reads = reads
         self.with_type = True
         self.identity: Identity | None = None
-        # What every issue read asks for besides its own fields: its parent and sub-issues (same page, no
-        # request per issue), and the values of the mapped project fields (plugins/github/projects.py).
-        self.project_fields = ""
-        self.field_values: Callable[[dict[str, Any]], dict[str, FieldValue]] | None = None
+        # The mapped project fields (plugins/github/projects.py), read in the same page as their issues.
+        self.projects: Projects | None = None
 
     @property
     def extra(self) -> str:
-        return HIERARCHY + self.project_fields
+        """What every issue read asks for besides its own fields: its parent and sub-issues, and the values of
+        the mapped project fields (same page, no request per issue)."""
+        return HIERARCHY + (self.projects.selection() if self.projects else "")
 
     @property
     def repo(self) -> str:
@@ -287,8 +288,8 @@ class GitHubReader:
 
     def _from_graphql_node(self, node: dict[str, Any]) -> Issue:
         raw = raw_from_graphql(node, self.repo)
-        if self.field_values is not None:
-            raw.fields = self.field_values(node)
+        if self.projects is not None:
+            raw.fields = self.projects.values(node)
         timeline = node.get("timelineItems") or {}
         nodes = list(timeline.get("nodes") or [])
         page = timeline.get("pageInfo") or {}
@@ -300,7 +301,10 @@ class GitHubReader:
             nodes += more.get("nodes") or []
             page = more.get("pageInfo") or {}
         raw.events = [e for e in (graphql_event(n) for n in nodes if n) if e is not None]
-        return build_issue(raw, self.repo, self.prefix, self.identity)
+        issue = build_issue(raw, self.repo, self.prefix, self.identity)
+        if self.projects is not None and self.projects.fields:  # what a project field write names
+            issue.extra.update(node_id=node.get("id"), project_items=self.projects.items(node))
+        return issue
 
     def _sweep_rest(self, state: str, since: datetime | None) -> Iterator[list[Issue]]:
         # REST pages are numbered, so the list must not change under them while Steward writes. Ordered by

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from steward.core.errors import TrackerError
+from steward.core.fields import FieldMapping
 from steward.core.ledger import Identity
 from steward.core.markers import dedupe, find_markers, new_run_id
 from steward.core.model import Issue, Marker, Step
@@ -28,6 +29,7 @@ from steward.plugins.transport import read_timeout
 
 from .comments import PostedComment, later_copies
 from .parse import ACTIONS_LOGINS, DEFAULT_PRIORITY_PREFIX
+from .projects import Projects
 from .read import GitHubReader
 from .transport import DEFAULT_API_URL, DEFAULT_TIMEOUT, PAGE_SIZE, WRITES_PER_MINUTE, GitHubConnection, Pacer
 from .write import GitHubWriter
@@ -58,6 +60,8 @@ class GitHubTracker(Tracker):
         self.reader = GitHubReader(self.connection, owner, name, priority_prefix, reads)
         self.reader.identity = self._identity
         self.writer = GitHubWriter(self.connection, owner, name, self.run)
+        self.projects = Projects(self.connection)
+        self.reader.projects = self.writer.projects = self.projects
 
     @property
     def requests(self) -> dict[str, int]:
@@ -67,6 +71,14 @@ class GitHubTracker(Tracker):
     @property
     def request_count(self) -> int:
         return sum(self.connection.requests.values())
+
+    def configure(self, settings: Mapping[str, Any]) -> None:
+        self.projects.configure(settings)
+
+    def map_fields(self, fields: dict[str, FieldMapping]) -> None:
+        """Mapped fields are Projects (v2) fields of the projects in `settings.github.projects`, resolved here
+        (one request per project) and read with each issue (plugins/github/projects.py)."""
+        self.projects.map_fields(fields)
 
     def fetch(self, query: str | None = None, since: datetime | None = None) -> Iterator[list[Issue]]:
         return self.reader.issues(query, since)

@@ -59,6 +59,7 @@ from .github_data import (
     stamp,
     uncursor,
 )
+from .github_projects import PROJECT_KINDS, ProjectsSim
 from .github_rest import GitHubRest
 from .github_search import SearchAndLinks
 from .server import Request, Response
@@ -70,7 +71,7 @@ __all__ = ["CLASSES", "DOCS", "ITEM_TYPES", "NAME", "OWNER", "PRIORITIES", "READ
            "run_args", "run_cli", "stamp", "steward_env"]
 
 
-class GitHubSim(SearchAndLinks, GitHubRest):
+class GitHubSim(ProjectsSim, SearchAndLinks, GitHubRest):
     """The simulator App. State is read through `issue`, `comments`, `labels` and `snapshot`."""
 
     def __init__(self, issues: int = 50, seed: int = 0, *, violation_rate: float = 0.4, long_share: float = 0.0,
@@ -169,6 +170,8 @@ class GitHubSim(SearchAndLinks, GitHubRest):
         path, parts = self._route(request)
         if path == "graphql":
             query = str((request_json(request) or {}).get("query", ""))
+            if self.project_kind(query):
+                return str(self.project_kind(query))
             if "issues(first" in query:
                 return "graphql_sweep"
             if "search(" in query:
@@ -231,6 +234,8 @@ class GitHubSim(SearchAndLinks, GitHubRest):
             return _graphql_error("Field 'issueType' doesn't exist on type 'Issue'", "undefinedField")
         if kind == "graphql_unknown":
             return _graphql_error("Simulated GitHub does not know this query", "undefinedField")
+        if kind in PROJECT_KINDS:
+            return self._projects_graphql(kind, variables)
         if kind == "graphql_search":
             return self._search(query, variables, int(_query_number(query, r"timelineItems\(first:\s*(\d+)") or 100),
                                 set(_query_list(query, r"itemTypes:\s*\[([^\]]*)\]")))
@@ -353,6 +358,7 @@ class GitHubSim(SearchAndLinks, GitHubRest):
             "timelineItems": self._timeline(issue, 0, page_size, types),
         })
         node.update(self._links(issue, query))
+        node.update(self._project_items(issue, query))
         node.update(issue.extra)
         return node
 

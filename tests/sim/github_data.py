@@ -27,9 +27,10 @@ PRIORITIES = ("priority: high", "priority: medium", "priority: low")
 DOCS = "https://docs.github.com/rest"
 
 READ_KINDS = ("graphql_sweep", "graphql_search", "graphql_issue", "graphql_timeline", "graphql_recheck",
-              "graphql_reconcile", "rest_issues", "rest_issue",
+              "graphql_reconcile", "graphql_project", "rest_issues", "rest_issue",
               "rest_comments", "rest_timeline", "rest_events", "rest_labels", "rest_user")
-WRITE_KINDS = ("rest_comment_create", "rest_label_add", "rest_label_remove", "rest_label_create", "rest_assign",
+WRITE_KINDS = ("graphql_field_update", "graphql_item_add",
+               "rest_comment_create", "rest_label_add", "rest_label_remove", "rest_label_create", "rest_assign",
                "rest_issue_update", "rest_comment_edit", "rest_comment_delete")
 TIMELINE_TYPENAMES = {"comment": "IssueComment", "labeled": "LabeledEvent", "unlabeled": "UnlabeledEvent",
                       "assigned": "AssignedEvent", "unassigned": "UnassignedEvent",
