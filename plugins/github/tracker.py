@@ -78,6 +78,9 @@ class GitHubTracker(Tracker):
     def map_fields(self, fields: dict[str, FieldMapping]) -> None:
         """Mapped fields are Projects (v2) fields of the projects in `settings.github.projects`, resolved here
         (one request per project) and read with each issue (plugins/github/projects.py)."""
+        if self.reader.reads != "graphql" and any(m.on("github") for m in fields.values()):
+            raise TrackerError("project fields are read with GraphQL, not with STEWARD_GITHUB_READS=rest: "
+                               f"{', '.join(sorted(n for n, m in fields.items() if m.on('github')))}")
         self.projects.map_fields(fields)
 
     def fetch(self, query: str | None = None, since: datetime | None = None) -> Iterator[list[Issue]]:

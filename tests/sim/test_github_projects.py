@@ -114,6 +114,15 @@ def test_a_field_github_does_not_have_ends_the_run_before_any_issue_is_read(tmp_
     assert unlisted("github", server.violations) == []
 
 
+def test_rest_reads_cannot_read_project_fields(tmp_path):
+    sim, _ = governed(5)
+    with SimServer(sim) as server:
+        result = run_cli(server.url, run_args("plan", SIM_NOW, "--rules", str(write_rules(tmp_path))),
+                         STEWARD_GITHUB_READS="rest")
+        assert server.requests() == 0
+    assert result.exit_code == 2 and "project fields are read with GraphQL" in result.output
+
+
 def test_a_token_without_project_scope_is_told_which_scope_it_needs(tmp_path):
     sim, _ = governed(10)
     sim.project_scope = False  # as a workflow's GITHUB_TOKEN
