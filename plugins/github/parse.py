@@ -150,9 +150,10 @@ def related(node: Any, repo: str) -> Related | None:
 
 
 def raw_from_graphql(node: dict[str, Any], repo: str = "") -> RawIssue:
+    """`repo`: the repository whose issues are keyed `#N`; "" keys every issue `OWNER/NAME#N` (org sweeps)."""
     milestone = node.get("milestone") or {}
     where = (node.get("repository") or {}).get("nameWithOwner") or repo
-    children = [related(n, where) for n in (node.get("subIssues") or {}).get("nodes") or []]
+    children = [related(n, repo) for n in (node.get("subIssues") or {}).get("nodes") or []]
     return RawIssue(
         number=int(node["number"]), url=node.get("url"), title=node.get("title") or "",
         body=node.get("body") or "", state=(node.get("state") or "OPEN").lower(),
@@ -162,7 +163,7 @@ def raw_from_graphql(node: dict[str, Any], repo: str = "") -> RawIssue:
         labels=[n["name"] for n in (node.get("labels") or {}).get("nodes") or [] if n and n.get("name")],
         assignees=[n["login"] for n in (node.get("assignees") or {}).get("nodes") or [] if n and n.get("login")],
         due=_time(milestone.get("dueOn")), milestone=milestone.get("title"), repo=where or None,
-        parent=related(node.get("parent"), where), children=[c for c in children if c is not None],
+        parent=related(node.get("parent"), repo), children=[c for c in children if c is not None],
     )
 
 

@@ -99,9 +99,11 @@ def search_string(scope: str, state: str, qualifiers: list[str], since: datetime
 
 
 class GitHubReader:
-    def __init__(self, connection: GitHubConnection, owner: str, name: str, prefix: str, reads: str):
+    def __init__(self, connection: GitHubConnection, owner: str, name: str, prefix: str, reads: str,
+                 qualified: bool = False):
         self.connection = connection
-        self.owner, self.name = owner, name
+        self.owner, self.name = owner, name  # no name: every repository of the organisation `owner`
+        self.qualified = qualified  # keys name their repository, `OWNER/NAME#N` (a run over an organisation)
         self.prefix = prefix
         self.reads = reads
         self.with_type = True
@@ -117,20 +119,22 @@ class GitHubReader:
 
     @property
     def repo(self) -> str:
-        return f"{self.owner}/{self.name}"
+        return f"{self.owner}/{self.name}" if self.name else self.owner
 
     def issues(self, query: str | None, since: datetime | None) -> Iterator[list[Issue]]:
         parsed = parse_query(query)
+        if parsed["number"] is not None and not self.name:
+            raise TrackerError(f"number:N names an issue of one repository: use --tracker github:{self.owner}/REPO")
         if parsed["number"] is not None:
             if parsed["search"]:
                 raise TrackerError("a GitHub query with number:N reads that one issue: leave out the other "
                                    f"qualifiers ({' '.join(parsed['search'])})")
             yield [self.one(parsed["number"])]
             return
-        if parsed["search"]:
+        if parsed["search"] or not self.name:  # an organisation's issues are only found by searching
             if self.reads != "graphql":
-                raise TrackerError(f"the qualifiers {' '.join(parsed['search'])} are searched with GraphQL reads, "
-                                   "not with STEWARD_GITHUB_READS=rest")
+                raise TrackerError(f"{' '.join(parsed['search']) or 'an organisation'} is searched with GraphQL "
+                                   "reads, not with STEWARD_GITHUB_READS=rest")
             yield from self._sweep_search(parsed["state"], parsed["search"], since)
             return
         if self.reads == "graphql":
@@ -243,17 +247,18 @@ class GitHubReader:
     def _sweep_search(self, state: str, qualifiers: list[str], since: datetime | None) -> Iterator[list[Issue]]:
         """A sweep through GitHub's issue search, 100 issues a request, oldest first (see `search_string`)."""
         start: str | None = None  # the creation time this page starts at
-        at_start: set[int] = set()  # the issues read that were created at `start`: not read twice
+        at_start: set[tuple[Any, Any]] = set()  # (repository, number) of the issues read created at `start`
         cursor = None
         while True:
-            text = search_string(f"repo:{self.repo}", state, qualifiers, since, start)
+            text = search_string(f"repo:{self.repo}" if self.name else f"org:{self.owner}", state, qualifiers, since,
+                                 start)
             variables = {"q": text, "first": self.connection.page_size, "cursor": cursor}
             data = self._graphql_with_type(functools.partial(search_query, extra=self.extra), variables,
                                            "searching issues")
             connection = data.get("search") or {}
             nodes = [n for n in connection.get("nodes") or []
                      if not isinstance(n, dict) or n.get("__typename", "Issue") == "Issue"]
-            fresh = [n for n in nodes if not isinstance(n, dict) or n.get("number") not in at_start]
+            fresh = [n for n in nodes if not isinstance(n, dict) or _where(n) not in at_start]
             yield self._readable(fresh, self._from_graphql_node)
             page = connection.get("pageInfo") or {}
             if not page.get("hasNextPage"):
@@ -262,9 +267,9 @@ class GitHubReader:
             last = max(created, default=None)
             if last is not None and last != start:
                 start, cursor = last, None
-                at_start = {n.get("number") for n in nodes if isinstance(n, dict) and n.get("createdAt") == last}
+                at_start = {_where(n) for n in nodes if isinstance(n, dict) and n.get("createdAt") == last}
             else:  # a whole page created in the same second: page on by GitHub's cursor
-                at_start |= {n.get("number") for n in nodes if isinstance(n, dict)}
+                at_start |= {_where(n) for n in nodes if isinstance(n, dict)}
                 cursor = page.get("endCursor")
 
     @staticmethod
@@ -287,21 +292,24 @@ class GitHubReader:
         return issues
 
     def _from_graphql_node(self, node: dict[str, Any]) -> Issue:
-        raw = raw_from_graphql(node, self.repo)
+        raw = raw_from_graphql(node, "" if self.qualified else self.repo)
+        owner, _, name = (raw.repo if raw.repo and "/" in raw.repo else self.repo).partition("/")
         if self.projects is not None:
             raw.fields = self.projects.values(node)
         timeline = node.get("timelineItems") or {}
         nodes = list(timeline.get("nodes") or [])
         page = timeline.get("pageInfo") or {}
         while page.get("hasNextPage"):  # only issues with more than 100 timeline items get here
-            data = self.connection.graphql(TIMELINE_QUERY, {"owner": self.owner, "name": self.name,
+            data = self.connection.graphql(TIMELINE_QUERY, {"owner": owner, "name": name,
                                                             "number": raw.number, "cursor": page.get("endCursor")},
                                            f"reading the history of #{raw.number}")
             more = ((data.get("repository") or {}).get("issue") or {}).get("timelineItems") or {}
             nodes += more.get("nodes") or []
             page = more.get("pageInfo") or {}
         raw.events = [e for e in (graphql_event(n) for n in nodes if n) if e is not None]
-        issue = build_issue(raw, self.repo, self.prefix, self.identity)
+        issue = build_issue(raw, f"{owner}/{name}", self.prefix, self.identity)
+        if self.qualified:
+            issue.key = f"{owner}/{name}#{raw.number}"
         if self.projects is not None and self.projects.fields:  # what a project field write names
             issue.extra.update(node_id=node.get("id"), project_items=self.projects.items(node))
         return issue
@@ -330,3 +338,8 @@ class GitHubReader:
             events += [e for e in (rest_event(i) for i in items if isinstance(i, dict)) if e is not None]
         raw.events = events
         return build_issue(raw, self.repo, self.prefix, self.identity)
+
+
+def _where(node: dict[str, Any]) -> tuple[Any, Any]:
+    """An issue of a search answer: (its repository, its number)."""
+    return (node.get("repository") or {}).get("nameWithOwner"), node.get("number")

@@ -41,6 +41,41 @@ def _matches(issue: SimIssue, name: str, value: str) -> bool:
     raise SearchError(f"qualifier {name}:{value}")
 
 
+def search_filters(text: str, scope: str, value: str) -> list[tuple[str, str]]:
+    """The qualifiers of a search string besides its scope (`repo:` or `org:`, which must be `value`) and its
+    sort (which must be oldest first)."""
+    filters = [tuple(w.split(":", 1)) for w in shlex.split(text)]
+    if any(len(f) != 2 for f in filters):
+        raise SearchError(f"free text in {text!r}")
+    if ("sort", "created-asc") not in filters:
+        raise SearchError("a sort other than sort:created-asc")
+    scopes = [(n, v) for n, v in filters if n in ("repo", "org", "user")]
+    if scopes != [(scope, value)]:
+        raise SearchError(f"in {scopes}")
+    return [(n, v) for n, v in filters if n not in ("repo", "org", "user", "sort")]  # type: ignore[misc]
+
+
+def search_error(error: SearchError) -> Response:
+    return Response(200, {"errors": [{"message": f"Simulated GitHub does not search {error}",
+                                      "locations": [{"line": 2, "column": 3}], "path": ["search"]}]})
+
+
+def search_page(found: list[tuple[SimIssue, Any]], query: str, variables: dict[str, Any], page_size: int,
+                types: set[str]) -> Response:
+    """One page of search results: `found` holds (issue, the simulator of its repository); ordered oldest
+    first, at most 1,000, paged by an offset cursor, as GitHub does."""
+    found = sorted(found, key=lambda f: (f[0].created, f[1].name, f[0].number))[:SEARCH_LIMIT]
+    offset = int(uncursor(variables.get("cursor")) or 0)
+    first = int(variables.get("first") or 0)
+    chunk = found[offset:offset + first]
+    nodes = [{"__typename": "Issue", **sim._node(issue, "issueType" in query, page_size, types, query),
+              "repository": {"nameWithOwner": f"{sim.owner}/{sim.name}"}} for issue, sim in chunk]
+    return Response(200, {"data": {"search": {
+        "pageInfo": {"hasNextPage": offset + first < len(found),
+                     "endCursor": cursor(offset + len(chunk)) if chunk else None},
+        "nodes": nodes}}})
+
+
 class SearchAndLinks:
     """Mixed into GitHubSim: needs `owner`, `name`, `numbers()`, `issue()`, `changed` and `_node()`."""
 
@@ -50,36 +85,16 @@ class SearchAndLinks:
         text = str(variables.get("q") or "")
         self.searches = [*getattr(self, "searches", []), text]
         try:
-            words = shlex.split(text)
-            filters = [tuple(w.split(":", 1)) for w in words]
-            if any(len(f) != 2 for f in filters):
-                raise SearchError(f"free text in {text!r}")
-            if ("sort", "created-asc") not in filters:
-                raise SearchError("a sort other than sort:created-asc")
-            repo = [v for n, v in filters if n == "repo"]
-            if repo != [f"{self.owner}/{self.name}"]:  # type: ignore[attr-defined]
-                raise SearchError(f"repositories {repo}")
-            wanted = [(n, v) for n, v in filters if n not in ("repo", "sort")]
-            found = []
-            for number in self.numbers():  # type: ignore[attr-defined]
-                issue = self.issue(number)  # type: ignore[attr-defined]
-                if all(_matches(issue, n, v) for n, v in wanted):
-                    found.append(issue)
+            wanted = search_filters(text, "repo", f"{self.owner}/{self.name}")  # type: ignore[attr-defined]
+            found = [(i, self) for i in self.matching(wanted)]
         except SearchError as error:
-            return Response(200, {"errors": [{"message": f"Simulated GitHub does not search {error}",
-                                               "locations": [{"line": 2, "column": 3}], "path": ["search"]}]})
-        found.sort(key=lambda i: (i.created, i.number))
-        found = found[:SEARCH_LIMIT]
-        offset = int(uncursor(variables.get("cursor")) or 0)
-        first = int(variables.get("first") or 0)
-        chunk = found[offset:offset + first]
-        with_type = "issueType" in query
-        nodes = [{"__typename": "Issue", **self._node(i, with_type, page_size, types, query),  # type: ignore
-                  "repository": {"nameWithOwner": f"{self.owner}/{self.name}"}} for i in chunk]  # type: ignore
-        return Response(200, {"data": {"search": {
-            "pageInfo": {"hasNextPage": offset + first < len(found),
-                         "endCursor": cursor(offset + len(chunk)) if chunk else None},
-            "nodes": nodes}}})
+            return search_error(error)
+        return search_page(found, query, variables, page_size, types)
+
+    def matching(self, wanted: list[tuple[str, str]]) -> list[SimIssue]:
+        """The issues of this repository that match every qualifier (SearchError for one it does not know)."""
+        issues = (self.issue(n) for n in self.numbers())  # type: ignore[attr-defined]
+        return [i for i in issues if all(_matches(i, n, v) for n, v in wanted)]
 
     def _links(self, issue: SimIssue, query: str) -> dict[str, Any]:
         """`parent` and `subIssues`, when the query selects them."""
