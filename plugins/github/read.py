@@ -258,11 +258,14 @@ class GitHubReader:
             connection = data.get("search") or {}
             nodes = [n for n in connection.get("nodes") or []
                      if not isinstance(n, dict) or n.get("__typename", "Issue") == "Issue"]
-            fresh = [n for n in nodes if not isinstance(n, dict) or _where(n) not in at_start]
+            # Read before (at `start`, or earlier: an answer that ignored `created:>=`) is not read again.
+            fresh = [n for n in nodes if not isinstance(n, dict) or (
+                _where(n) not in at_start and not (start and str(n.get("createdAt") or start) < start))]
             yield self._readable(fresh, self._from_graphql_node)
             page = connection.get("pageInfo") or {}
             if not page.get("hasNextPage"):
                 return
+            previous = (start, cursor)
             created = [n["createdAt"] for n in nodes if isinstance(n, dict) and isinstance(n.get("createdAt"), str)]
             last = max(created, default=None)
             if last is not None and last != start:
@@ -271,6 +274,9 @@ class GitHubReader:
             else:  # a whole page created in the same second: page on by GitHub's cursor
                 at_start |= {_where(n) for n in nodes if isinstance(n, dict)}
                 cursor = page.get("endCursor")
+            if (start, cursor) == previous:  # the next page would be this one again: a sweep without end
+                raise TrackerError(f"GitHub's search for issues of {self.repo} answered a next page it cannot "
+                                   "reach (the same page again); stopped reading")
 
     @staticmethod
     def _readable(items: list[Any], convert: Callable[[dict[str, Any]], Issue]) -> list[Issue]:

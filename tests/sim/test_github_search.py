@@ -112,3 +112,22 @@ def test_a_cli_run_with_qualifiers_reports_only_matching_issues():
     assert report["issues_seen"] == len(matching(sim, lambda i: "blocked" in i.labels and i.state == "open"))
     assert {f["issue"] for f in report["findings"]} <= {f"#{n}" for n in matching(sim, lambda i: "blocked" in i.labels)}
     assert unlisted("github", server.violations) == []
+
+
+class StuckSearch(GitHubSim):
+    """A search that ignores where a page starts and always says there is more (no real GitHub does)."""
+
+    def _search(self, query, variables, page_size, types):
+        return super()._search(query, {**variables, "q": variables["q"].split(" created:")[0] + " sort:created-asc",
+                                       "cursor": None}, page_size, types)
+
+
+def test_a_search_that_answers_the_same_page_again_ends_with_an_error_not_a_sweep_without_end():
+    sim = StuckSearch(issues=40, seed=4)
+    with SimServer(sim) as server:
+        seen: list[int] = []
+        with pytest.raises(TrackerError, match="answered a next page it cannot reach"):
+            for page in tracker(server.url, page_size=3).fetch("state:all no:assignee", None):
+                seen += [int(i.key.lstrip("#")) for i in page]
+        assert server.requests("graphql_search") <= 3
+    assert len(seen) == len(set(seen)) == 3  # the first page, read once
