@@ -12,6 +12,10 @@ peak memory is the child's peak resident set size. Rows:
   per further 100 timeline items of an issue with more than 100 (none unless --long-share > 0), plus one
   GET /user when some issue read carries a marked comment (only Steward's own are its state: outside
   Actions, the token's user says who Steward is).
+- steward plan, 2 project fields: the same sweep with two Projects (v2) fields mapped (a date and a single
+  select, set on a third of the issues) and the default pack beside a rule on them. Floor: the plan's, plus
+  one request for the project's fields; the values come in the sweep's own pages. (Every row reads each
+  issue's parent and sub-issues in the same pages.)
 - steward apply: the same sweep plus the repository's label list, and the writes. Write floor: one comment
   per marked step, one request per label added or removed, one per label new to the repository. Its reads
   include what makes two runs at once safe: per page written to, one re-check of the acted-on issues just
@@ -45,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from sim.github import READ_KINDS, SIM_NOW, WRITE_KINDS, GitHubSim, run_args, stamp, steward_env  # noqa: E402
+from sim.github_projects import SimField  # noqa: E402
 from sim.server import SimServer  # noqa: E402
 
 from steward.core.markers import find_markers  # noqa: E402
@@ -60,6 +65,34 @@ SWEEP = PEAK + ("from steward.plugins import github\nimport os\n"
                 "print(sum(len(page) for page in tracker.fetch(None, None)))\n")
 NAIVE = PEAK + f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\nimport github_sim\n" \
                 "github_sim.naive_worker(sys.argv[1])\n"
+
+
+FIELDS = """\
+version: 1
+settings: {github: {projects: [octo-org/5]}}
+fields:
+  next_review: {github: "Review date", type: date}
+  risk: {github: "Risk", type: select}
+rules:
+  - id: bench-risky-review-overdue
+    title: High-risk work is reviewed on time
+    severity: medium
+    rationale: The benchmark's rule on two project fields.
+    when: {risk: {eq: High}, days_until_next_review: {lt: 0}}
+    then:
+      - comment: "Review overdue."
+"""
+
+
+def with_project(sim: GitHubSim, numbers: list[int]) -> None:
+    """A project with a review date and a risk, set on a third of these issues."""
+    project = sim.add_project("octo-org", 5, "Governance", [SimField("PVTF_date", "Review date", "DATE"),
+                                                             SimField("PVTF_risk", "Risk", "SINGLE_SELECT",
+                                                                      ["Low", "Medium", "High"])])
+    for number in numbers[::3]:
+        sim.set_value(project, number, "Review date", (SIM_NOW + timedelta(days=number % 60 - 30)).date().isoformat(),
+                      SIM_NOW - timedelta(days=40))
+        sim.set_value(project, number, "Risk", ("Low", "Medium", "High")[number % 3], SIM_NOW - timedelta(days=40))
 
 
 class Measured:
@@ -174,6 +207,12 @@ def main() -> None:
     with SimServer(sim, latency=args.latency) as server:
         plan = child(server, STEWARD, run_args("plan"), "steward plan (GraphQL)")
         print(row(plan, f"{floor + nested + identity:,}", "0", plan.report["issues_seen"]), flush=True)
+        with_project(sim, open_numbers)
+        fields = Path(os.environ.get("TMPDIR", "/tmp")) / "steward-bench-fields.yml"
+        fields.write_text(FIELDS, encoding="utf-8")
+        mapped = child(server, STEWARD, run_args("plan", SIM_NOW, "--rules", "pack:governance", "--rules",
+                                                 str(fields)), "steward plan, 2 project fields")
+        print(row(mapped, f"{floor + nested + identity + 1:,}", "0", mapped.report["issues_seen"]), flush=True)
         apply = child(server, STEWARD, run_args("apply"), "steward apply")
         print(row(apply, f"{floor + nested + identity + 1:,}", f"{write_floor(apply.report, known):,}",
                   apply.report["issues_seen"]), flush=True)

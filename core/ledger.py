@@ -12,13 +12,13 @@ again. The planner then reads `Issue.markers` and `Issue.unfinished`, never a tr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from .markers import dedupe, find_changes, find_markers
-from .model import Change, Comment, Issue, Marker
+from .model import Change, Comment, FieldValue, Issue, Marker
 
 log = logging.getLogger("steward.ledger")
 
@@ -71,7 +71,7 @@ SAME_WRITE = timedelta(minutes=2)
 
 def read(key: str, comments: Iterable[Comment], identity: Identity | None, *, stored: Iterable[Marker] = (),
          changes: Iterable[Change] = (), labels: Iterable[str] = (), assignees: Iterable[str] = (),
-         state: str | None = None) -> Ledger:
+         state: str | None = None, fields: Mapping[str, FieldValue] | None = None) -> Ledger:
     """The ledger of one issue from what its tracker holds.
 
     Only Steward's own writes are state. A comment is Steward's own when it carries a marker (or footer) and
@@ -90,7 +90,7 @@ def read(key: str, comments: Iterable[Comment], identity: Identity | None, *, st
         parsed.append(replace(comment, by_steward=own) if own != comment.by_steward else comment)
         if not own:
             continue
-        if _unfinished(comment, history, label_set, assignee_set, state):
+        if _unfinished(comment, history, label_set, assignee_set, state, fields or {}):
             unfinished += found
         else:
             taken += found
@@ -114,14 +114,14 @@ def settle(issue: Issue, identity: Identity | None, *, stored: Iterable[Marker] 
     """Fill an issue's `comments`, `markers` and `unfinished` from its ledger; returns the issue."""
     ledger = read(issue.key, issue.comments, identity, stored=stored, changes=issue.changes, labels=issue.labels,
                   assignees=assignees if assignees is not None else [issue.assignee] if issue.assignee else [],
-                  state=issue.status)
+                  state=issue.status, fields=issue.fields)
     issue.comments, issue.changes = ledger.comments, ledger.changes
     issue.markers, issue.unfinished = ledger.taken, ledger.unfinished
     return issue
 
 
 def _unfinished(comment: Comment, history: list[Change], labels: set[str], assignees: set[str],
-                state: str | None) -> bool:
+                state: str | None, fields: Mapping[str, FieldValue]) -> bool:
     """Whether a Steward comment announces changes that never reached the issue (the run died after it).
 
     A change counts as made when the issue shows it now or when anything happened to that label, assignee
@@ -143,7 +143,20 @@ def _unfinished(comment: Comment, history: list[Change], labels: set[str], assig
     if any(login not in assignees and login not in assignees_touched for login in _list(changes.get("assign"))):
         return True
     target = changes.get("state")
-    return bool(target and state != target and not any(c.field == "status" for c in since))
+    if target and state != target and not any(c.field == "status" for c in since):
+        return True
+    # A field set since the comment (by this step, or by a person after it) is done; the tracker says when.
+    return any(not _set_since(fields.get(str(name)), value, comment.created)
+               for name, value in (changes.get("set") or {}).items())
+
+
+def _set_since(field: FieldValue | None, value: Any, since: datetime) -> bool:
+    if field is None:
+        return False
+    if field.updated is not None:
+        return field.updated >= since
+    current = field.value.date().isoformat() if isinstance(field.value, datetime) else field.value
+    return current == value
 
 
 def _touched(change: Change) -> str:

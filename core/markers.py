@@ -205,6 +205,8 @@ def step_changes(step: Step) -> dict[str, Any]:
             changes.setdefault("assign", []).append(str(action.value))
         elif action.type == "transition" and str(action.value).strip().lower() in TARGET_STATES:
             changes["state"] = TARGET_STATES[str(action.value).strip().lower()]
+        elif action.type == "set_field" and isinstance(action.value, dict):
+            changes.setdefault("set", {})[str(action.value.get("field"))] = action.value.get("value")
     return changes
 
 

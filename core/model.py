@@ -75,6 +75,7 @@ class FieldValue:
     kind: str
     value: Any
     display: str | None = None  # a user's display name
+    updated: datetime | None = None  # when the tracker says the value was last set, where it says
 
 
 @dataclass

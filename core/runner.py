@@ -329,6 +329,7 @@ class Runner:
         try:
             # An observer (the governance report) counts every issue and reads fields no rule may test,
             # so a run with one reads everything, as if no adapter could narrow.
+            self.tracker.configure(self.rules.settings)
             self.tracker.map_fields(mappings(self.rules.settings))
             if self.observer is None:
                 self.tracker.narrow(self.rules.rules)

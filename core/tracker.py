@@ -8,7 +8,7 @@ comments and markers are Steward's own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +48,10 @@ class Tracker:
         """How a comment mentions a person so that the tracker notifies them (`person` is the id the issue's
         facts hold, `name` its display name). Default: `@person`, as GitHub and the files board write it."""
         return f"@{person}"
+
+    def configure(self, settings: Mapping[str, Any]) -> None:
+        """Called once before `map_fields` with the rule files' settings: an adapter reads its own section
+        (`settings.github`). Default: nothing to read."""
 
     def map_fields(self, fields: dict[str, FieldMapping]) -> None:
         """Called once before `fetch` with the rule files' mapped fields (`fields:`), by their names: the

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from steward.core.ledger import Identity, settle
-from steward.core.model import Change, Comment, Issue
+from steward.core.model import Change, Comment, FieldValue, Issue, Related
 from steward.core.timeutil import parse_time
 
 DEFAULT_PRIORITY_PREFIX = "priority:"
@@ -133,10 +133,28 @@ class RawIssue:
     milestone: str | None
     events: list[Event] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # display names by login (GraphQL: users who set one)
+    repo: str | None = None  # OWNER/NAME when GitHub said (search results, sub-issues elsewhere)
+    parent: Related | None = None
+    children: list[Related] = field(default_factory=list)
+    fields: dict[str, FieldValue] = field(default_factory=dict)
 
 
-def raw_from_graphql(node: dict[str, Any]) -> RawIssue:
+def related(node: Any, repo: str) -> Related | None:
+    """A parent or sub-issue as the sweep reads it: `#N` in the same repository, `OWNER/NAME#N` elsewhere."""
+    if not isinstance(node, dict) or node.get("number") is None:
+        return None
+    where = (node.get("repository") or {}).get("nameWithOwner") or repo
+    key = f"#{node['number']}" if where.casefold() == repo.casefold() else f"{where}#{node['number']}"
+    owners = [n["login"] for n in (node.get("assignees") or {}).get("nodes") or [] if n and n.get("login")]
+    return Related(key, "done" if str(node.get("state") or "").upper() == "CLOSED" else "todo",
+                   owners[0] if owners else None)
+
+
+def raw_from_graphql(node: dict[str, Any], repo: str = "") -> RawIssue:
+    """`repo`: the repository whose issues are keyed `#N`; "" keys every issue `OWNER/NAME#N` (org sweeps)."""
     milestone = node.get("milestone") or {}
+    where = (node.get("repository") or {}).get("nameWithOwner") or repo
+    children = [related(n, repo) for n in (node.get("subIssues") or {}).get("nodes") or []]
     return RawIssue(
         number=int(node["number"]), url=node.get("url"), title=node.get("title") or "",
         body=node.get("body") or "", state=(node.get("state") or "OPEN").lower(),
@@ -145,8 +163,9 @@ def raw_from_graphql(node: dict[str, Any]) -> RawIssue:
         author=login(node.get("author")), type=(node.get("issueType") or {}).get("name"),
         labels=[n["name"] for n in (node.get("labels") or {}).get("nodes") or [] if n and n.get("name")],
         assignees=[n["login"] for n in (node.get("assignees") or {}).get("nodes") or [] if n and n.get("login")],
-        due=_time(milestone.get("dueOn")), milestone=milestone.get("title"),
+        due=_time(milestone.get("dueOn")), milestone=milestone.get("title"), repo=where or None,
         names=_names([node.get("author"), *((node.get("assignees") or {}).get("nodes") or [])]),
+        parent=related(node.get("parent"), repo), children=[c for c in children if c is not None],
     )
 
 
@@ -217,6 +236,7 @@ def build_issue(raw: RawIssue, repo: str, prefix: str, identity: Identity | None
         assignee=raw.assignees[0] if raw.assignees else None, reporter=raw.author,
         created=raw.created, updated=raw.updated, due=raw.due, comments=comments, changes=changes,
         people=dict(raw.names),
+        milestone=raw.milestone, parent=raw.parent, children=list(raw.children), fields=dict(raw.fields),
         extra={"number": raw.number, "assignees": list(raw.assignees), "state_reason": raw.state_reason,
                "milestone": raw.milestone, "comment_ids": comment_ids},
     )

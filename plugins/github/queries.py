@@ -34,20 +34,29 @@ TIMELINE_FIELDS = f"""
   }}"""
 
 
-def _issue_fields(with_type: bool) -> str:
+# An issue tied to this one (its parent, a sub-issue): its key, whether it is open, whether it has an owner.
+_RELATED = "number state repository { nameWithOwner } assignees(first: 1) { nodes { login } }"
+SUB_ISSUES = 100  # GitHub allows at most 100 sub-issues per issue: one page holds them all
+HIERARCHY = f"""
+  parent {{ {_RELATED} }}
+  subIssues(first: {SUB_ISSUES}) {{ totalCount nodes {{ {_RELATED} }} }}"""
+
+
+def _issue_fields(with_type: bool, extra: str = "") -> str:
+    """The fields of one issue. `extra`: what the run reads besides (HIERARCHY, project field values)."""
     issue_type = "issueType { name }" if with_type else ""
     return f"""
   number url title body state stateReason createdAt updatedAt closedAt
   author {{ {_PERSON} }}
   {issue_type}
-  milestone {{ title dueOn }}
+  milestone {{ title dueOn }}{extra}
   labels(first: 100) {{ nodes {{ name }} }}
   assignees(first: 20) {{ nodes {{ login name }} }}
   timelineItems(first: {TIMELINE_PAGE}, itemTypes: [{", ".join(TIMELINE_TYPES)}]) {{{TIMELINE_FIELDS}
   }}"""
 
 
-def sweep_query(with_type: bool = True) -> str:
+def sweep_query(with_type: bool = True, extra: str = "") -> str:
     # Ordered by creation, which never changes: GitHub's cursors carry the sort key, so with UPDATED_AT an
     # issue Steward writes to during the sweep would move behind the cursor and be read a second time.
     return f"""query($owner: String!, $name: String!, $first: Int!, $cursor: String, $states: [IssueState!],
@@ -56,7 +65,7 @@ def sweep_query(with_type: bool = True) -> str:
     issues(first: $first, after: $cursor, states: $states, filterBy: {{since: $since}},
            orderBy: {{field: CREATED_AT, direction: ASC}}) {{
       pageInfo {{ hasNextPage endCursor }}
-      nodes {{{_issue_fields(with_type)}
+      nodes {{{_issue_fields(with_type, extra)}
       }}
     }}
   }}
@@ -78,10 +87,25 @@ def sweep_numbers_query() -> str:
 }"""
 
 
-def issue_query(with_type: bool = True) -> str:
+def search_query(with_type: bool = True, extra: str = "") -> str:
+    """Issues matching a search string (`$q`: qualifiers such as `repo:`, `label:`, `sort:created-asc`)."""
+    return f"""query($q: String!, $first: Int!, $cursor: String) {{
+  search(query: $q, type: ISSUE, first: $first, after: $cursor) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      __typename
+      ... on Issue {{{_issue_fields(with_type, extra)}
+        repository {{ nameWithOwner }}
+      }}
+    }}
+  }}
+}}"""
+
+
+def issue_query(with_type: bool = True, extra: str = "") -> str:
     return f"""query($owner: String!, $name: String!, $number: Int!) {{
   repository(owner: $owner, name: $name) {{
-    issue(number: $number) {{{_issue_fields(with_type)}
+    issue(number: $number) {{{_issue_fields(with_type, extra)}
     }}
   }}
 }}"""
@@ -103,10 +127,11 @@ def _numbers(count: int) -> str:
     return "".join(f", $n{i}: Int!" for i in range(count))
 
 
-def recheck_query(count: int, with_type: bool = True) -> str:
+def recheck_query(count: int, with_type: bool = True, extra: str = "") -> str:
     """`count` issues by number (variables `n0`, `n1`, ...), each under the alias `i0`, `i1`, ... with every
     field a sweep reads: one request re-reads a page of acted-on issues."""
-    issues = "".join(f"\n    i{i}: issue(number: $n{i}) {{{_issue_fields(with_type)}\n    }}" for i in range(count))
+    fields = _issue_fields(with_type, extra)
+    issues = "".join(f"\n    i{i}: issue(number: $n{i}) {{{fields}\n    }}" for i in range(count))
     return f"""query Recheck($owner: String!, $name: String!{_numbers(count)}) {{
   repository(owner: $owner, name: $name) {{{issues}
   }}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import shlex
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,16 @@ from .answers import malformed, mapping
 from .comments import PostedComment, from_graphql
 from .paging import Pages, PagingError, check_total
 from .parse import Event, build_issue, graphql_event, raw_from_graphql, raw_from_rest, rest_event
-from .queries import RECENT_COMMENTS, TIMELINE_QUERY, issue_query, recheck_query, reconcile_query
+from .projects import Projects
+from .queries import (
+    HIERARCHY,
+    RECENT_COMMENTS,
+    TIMELINE_QUERY,
+    issue_query,
+    recheck_query,
+    reconcile_query,
+    search_query,
+)
 from .sweep import overloaded, sweep_graphql
 from .transport import GitHubConnection, GitHubError
 
@@ -34,10 +44,23 @@ class GraphQLUnavailable(Exception):
     pass
 
 
+# Qualifiers pushed down into GitHub's issue search, each `name:value` (a value with spaces in quotes:
+# `label:"priority: high"`); `no:` takes what has none.
+SEARCH_QUALIFIERS = ("label", "milestone", "assignee", "type")
+NO_VALUES = ("assignee", "label", "milestone")
+QUERY_HELP = ("use state:open|closed|all, number:N, label:NAME, milestone:NAME, assignee:LOGIN, type:NAME "
+              "or no:assignee|label|milestone")
+
+
 def parse_query(query: str | None) -> dict[str, Any]:
-    """`state:open|closed|all` and `number:N` (or `#N`), space separated. Default: open issues."""
-    parsed: dict[str, Any] = {"state": "open", "number": None}
-    for word in (query or "").split():
+    """`state:open|closed|all`, `number:N` (or `#N`) and search qualifiers, space separated. Default: open
+    issues. `search` holds the qualifiers for GitHub's search, in GitHub's own syntax."""
+    parsed: dict[str, Any] = {"state": "open", "number": None, "search": []}
+    try:
+        words = shlex.split(query or "")
+    except ValueError as error:
+        raise TrackerError(f"GitHub query {query!r} cannot be read ({error}): {QUERY_HELP}") from None
+    for word in words:
         name, _, value = word.partition(":")
         if word.startswith("#") and word[1:].isdigit():
             parsed["number"] = int(word[1:])
@@ -45,29 +68,77 @@ def parse_query(query: str | None) -> dict[str, Any]:
             parsed["number"] = int(value)
         elif name == "state" and value in ("open", "closed", "all"):
             parsed["state"] = value
+        elif name in SEARCH_QUALIFIERS and value.strip() and not (name == "type" and value in ("issue", "pr")):
+            parsed["search"].append(f"{name}:{_quoted(value.strip())}")
+        elif name == "no" and value in NO_VALUES:
+            parsed["search"].append(word)
         else:
-            raise TrackerError(f"unsupported GitHub query {word!r}: use state:open|closed|all or number:N")
+            raise TrackerError(f"unsupported GitHub query {word!r}: {QUERY_HELP}")
     return parsed
 
 
+def _quoted(value: str) -> str:
+    """A qualifier's value as GitHub's search reads it: in double quotes when it holds a space or a colon."""
+    if any(c in value for c in ' :"'):
+        return '"' + value.replace('"', "") + '"'
+    return value
+
+
+def search_string(scope: str, state: str, qualifiers: list[str], since: datetime | None,
+                  created_from: str | None) -> str:
+    """The search string of a sweep: issues only, oldest first. `created_from` (a creation time) is where this
+    page starts: search pages by offset and stops at 1,000 results, so each page starts after the last issue
+    read by its creation time, which never changes, whatever Steward writes meanwhile."""
+    words = [scope, "is:issue"]
+    if state != "all":
+        words.append(f"is:{state}")
+    words += qualifiers
+    if since is not None:
+        words.append(f"updated:>={format_time(since)}")
+    if created_from is not None:
+        words.append(f"created:>={created_from}")
+    return " ".join(words + ["sort:created-asc"])
+
+
 class GitHubReader:
-    def __init__(self, connection: GitHubConnection, owner: str, name: str, prefix: str, reads: str):
+    def __init__(self, connection: GitHubConnection, owner: str, name: str, prefix: str, reads: str,
+                 qualified: bool = False):
         self.connection = connection
-        self.owner, self.name = owner, name
+        self.owner, self.name = owner, name  # no name: every repository of the organisation `owner`
+        self.qualified = qualified  # keys name their repository, `OWNER/NAME#N` (a run over an organisation)
         self.prefix = prefix
         self.reads = reads
         self.with_type = True
         self.identity: Identity | None = None
+        # The mapped project fields (plugins/github/projects.py), read in the same page as their issues.
+        self.projects: Projects | None = None
         self.skipped: list[str] = []  # issues GitHub could not answer for, left out (sweep.py)
 
     @property
+    def extra(self) -> str:
+        """What every issue read asks for besides its own fields: its parent and sub-issues, and the values of
+        the mapped project fields (same page, no request per issue)."""
+        return HIERARCHY + (self.projects.selection() if self.projects else "")
+
+    @property
     def repo(self) -> str:
-        return f"{self.owner}/{self.name}"
+        return f"{self.owner}/{self.name}" if self.name else self.owner
 
     def issues(self, query: str | None, since: datetime | None) -> Iterator[list[Issue]]:
         parsed = parse_query(query)
+        if parsed["number"] is not None and not self.name:
+            raise TrackerError(f"number:N names an issue of one repository: use --tracker github:{self.owner}/REPO")
         if parsed["number"] is not None:
+            if parsed["search"]:
+                raise TrackerError("a GitHub query with number:N reads that one issue: leave out the other "
+                                   f"qualifiers ({' '.join(parsed['search'])})")
             yield [self.one(parsed["number"])]
+            return
+        if parsed["search"] or not self.name:  # an organisation's issues are only found by searching
+            if self.reads != "graphql":
+                raise TrackerError(f"{' '.join(parsed['search']) or 'an organisation'} is searched with GraphQL "
+                                   "reads, not with STEWARD_GITHUB_READS=rest")
+            yield from self._sweep_search(parsed["state"], parsed["search"], since)
             return
         if self.reads == "graphql":
             try:
@@ -82,8 +153,9 @@ class GitHubReader:
     def one(self, number: int) -> Issue:
         if self.reads == "graphql":
             try:
-                data = self._graphql_with_type(issue_query, {"owner": self.owner, "name": self.name,
-                                                             "number": number}, f"issue #{number}")
+                variables = {"owner": self.owner, "name": self.name, "number": number}
+                data = self._graphql_with_type(functools.partial(issue_query, extra=self.extra), variables,
+                                               f"issue #{number}")
                 node = mapping(data.get("repository"), f"issue #{number}", data).get("issue")
                 if node is None:
                     raise TrackerError(f"issue #{number} not found in {self.repo}")
@@ -103,7 +175,8 @@ class GitHubReader:
         """These issues as they are now (one GraphQL request per 100); an issue gone since is left out."""
         if self.reads == "graphql":
             issues = []
-            for chunk, data in self._aliased(numbers, recheck_query, {}, "re-reading issues before writing"):
+            recheck = functools.partial(recheck_query, extra=self.extra)
+            for chunk, data in self._aliased(numbers, recheck, {}, "re-reading issues before writing"):
                 nodes = [data.get(f"i{index}") for index in range(len(chunk))]
                 issues += self._readable([n for n in nodes if n is not None], self._from_graphql_node)
             return issues
@@ -165,6 +238,40 @@ class GitHubReader:
     def _sweep_graphql(self, state: str, since: datetime | None) -> Iterator[list[Issue]]:
         return sweep_graphql(self, state, since)
 
+    def _sweep_search(self, state: str, qualifiers: list[str], since: datetime | None) -> Iterator[list[Issue]]:
+        """A sweep through GitHub's issue search, 100 issues a request, oldest first (see `search_string`)."""
+        start: str | None = None  # the creation time this page starts at
+        at_start: set[tuple[Any, Any]] = set()  # (repository, number) of the issues read created at `start`
+        cursor = None
+        while True:
+            text = search_string(f"repo:{self.repo}" if self.name else f"org:{self.owner}", state, qualifiers, since,
+                                 start)
+            variables = {"q": text, "first": self.connection.page_size, "cursor": cursor}
+            data = self._graphql_with_type(functools.partial(search_query, extra=self.extra), variables,
+                                           "searching issues")
+            connection = data.get("search") or {}
+            nodes = [n for n in connection.get("nodes") or []
+                     if not isinstance(n, dict) or n.get("__typename", "Issue") == "Issue"]
+            # Read before (at `start`, or earlier: an answer that ignored `created:>=`) is not read again.
+            fresh = [n for n in nodes if not isinstance(n, dict) or (
+                _where(n) not in at_start and not (start and str(n.get("createdAt") or start) < start))]
+            yield self._readable(fresh, self._from_graphql_node)
+            page = connection.get("pageInfo") or {}
+            if not page.get("hasNextPage"):
+                return
+            previous = (start, cursor)
+            created = [n["createdAt"] for n in nodes if isinstance(n, dict) and isinstance(n.get("createdAt"), str)]
+            last = max(created, default=None)
+            if last is not None and last != start:
+                start, cursor = last, None
+                at_start = {_where(n) for n in nodes if isinstance(n, dict) and n.get("createdAt") == last}
+            else:  # a whole page created in the same second: page on by GitHub's cursor
+                at_start |= {_where(n) for n in nodes if isinstance(n, dict)}
+                cursor = page.get("endCursor")
+            if (start, cursor) == previous:  # the next page would be this one again: a sweep without end
+                raise TrackerError(f"GitHub's search for issues of {self.repo} answered a next page it cannot "
+                                   "reach (the same page again); stopped reading")
+
     def _readable(self, items: list[Any], convert: Callable[[dict[str, Any]], Issue]) -> list[Issue]:
         """The issues of one page; one GitHub sent in a shape Steward cannot read, or whose long history GitHub
         could not answer for in time, is skipped with a warning that names it, so a single odd issue never
@@ -191,7 +298,10 @@ class GitHubReader:
         return issues
 
     def _from_graphql_node(self, node: dict[str, Any]) -> Issue:
-        raw = raw_from_graphql(node)
+        raw = raw_from_graphql(node, "" if self.qualified else self.repo)
+        owner, _, name = (raw.repo if raw.repo and "/" in raw.repo else self.repo).partition("/")
+        if self.projects is not None:
+            raw.fields = self.projects.values(node)
         what = f"reading the history of #{raw.number}"
         timeline = node.get("timelineItems") or {}
         nodes = list(timeline.get("nodes") or [])
@@ -200,7 +310,7 @@ class GitHubReader:
         pages = Pages(self.repo, what)
         cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(nodes))
         while cursor is not None:  # only issues with more than 100 timeline items get here
-            data = self.connection.graphql(TIMELINE_QUERY, {"owner": self.owner, "name": self.name,
+            data = self.connection.graphql(TIMELINE_QUERY, {"owner": owner, "name": name,
                                                             "number": raw.number, "cursor": cursor}, what)
             more = ((data.get("repository") or {}).get("issue") or {}).get("timelineItems")
             more = mapping(more, what, data)
@@ -216,7 +326,12 @@ class GitHubReader:
             cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(items))
         check_total(self.repo, f"the history of #{raw.number}", total, len(nodes))
         raw.events = [e for e in (graphql_event(n) for n in nodes if n) if e is not None]
-        return build_issue(raw, self.repo, self.prefix, self.identity)
+        issue = build_issue(raw, f"{owner}/{name}", self.prefix, self.identity)
+        if self.qualified:
+            issue.key = f"{owner}/{name}#{raw.number}"
+        if self.projects is not None and self.projects.fields:  # what a project field write names
+            issue.extra.update(node_id=node.get("id"), project_items=self.projects.items(node))
+        return issue
 
     def _sweep_rest(self, state: str, since: datetime | None) -> Iterator[list[Issue]]:
         # REST pages are numbered, so the list must not change under them while Steward writes. Ordered by
@@ -242,3 +357,8 @@ class GitHubReader:
             events += [e for e in (rest_event(i) for i in items if isinstance(i, dict)) if e is not None]
         raw.events = events
         return build_issue(raw, self.repo, self.prefix, self.identity)
+
+
+def _where(node: dict[str, Any]) -> tuple[Any, Any]:
+    """An issue of a search answer: (its repository, its number)."""
+    return (node.get("repository") or {}).get("nameWithOwner"), node.get("number")

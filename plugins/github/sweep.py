@@ -10,6 +10,7 @@ an error (answers.py).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from datetime import datetime
@@ -63,7 +64,8 @@ def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> I
         variables = {"owner": reader.owner, "name": reader.name, "first": size, "cursor": cursor,
                      "states": states, "since": format_time(since) if since else None}
         try:
-            data = reader._graphql_with_type(sweep_query, variables, "reading issues")
+            data = reader._graphql_with_type(functools.partial(sweep_query, extra=reader.extra), variables,
+                                             "reading issues")
         except TrackerError as error:
             if not overloaded(error):
                 raise

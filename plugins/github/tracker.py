@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from steward.core.errors import TrackerError
+from steward.core.fields import FieldMapping
 from steward.core.ledger import Identity
 from steward.core.markers import dedupe, find_markers, new_run_id
 from steward.core.model import Issue, Marker, Step
@@ -28,6 +29,7 @@ from steward.plugins.transport import read_timeout
 
 from .comments import PostedComment, later_copies
 from .parse import ACTIONS_LOGINS, DEFAULT_PRIORITY_PREFIX
+from .projects import Projects
 from .read import GitHubReader
 from .transport import DEFAULT_API_URL, DEFAULT_TIMEOUT, PAGE_SIZE, WRITES_PER_MINUTE, GitHubConnection, Pacer
 from .write import GitHubWriter
@@ -42,22 +44,43 @@ class GitHubTracker(Tracker):
                  priority_prefix: str = DEFAULT_PRIORITY_PREFIX, page_size: int = PAGE_SIZE, reads: str = "graphql",
                  timeout: float = DEFAULT_TIMEOUT, pacer: Pacer | None = None,
                  steward_logins: Iterable[str] = (), run: str | None = None):
-        owner, _, name = (repo or "").partition("/")
-        if not owner or not name or "/" in name:
-            raise TrackerError("--tracker github:OWNER/REPO needs the repository, e.g. github:octo-org/octo-repo")
+        owner, slash, name = (repo or "").partition("/")
+        if not owner or (slash and not name) or "/" in name:
+            raise TrackerError("--tracker github:OWNER/REPO names a repository (github:octo-org/octo-repo), "
+                               "github:ORG every repository of an organisation")
         if not token:
             raise TrackerError("set GITHUB_TOKEN to a token that can read issues (and write them for apply)")
         if reads not in ("graphql", "rest"):
             raise TrackerError(f"STEWARD_GITHUB_READS must be graphql or rest, not {reads!r}")
         self.repo = repo
+        self._reads = reads
         self.run = run or new_run_id()  # written into every marker of this run: whose copy of a step is whose
         self.connection = GitHubConnection(repo, token, url, timeout=timeout, pacer=pacer, page_size=page_size)
         self.steward_logins = frozenset(steward_logins)
         # Asked on first use only: a run whose issues carry no marked comment never asks who Steward is.
         self._identity = Identity.later(self._logins)
-        self.reader = GitHubReader(self.connection, owner, name, priority_prefix, reads)
-        self.reader.identity = self._identity
-        self.writer = GitHubWriter(self.connection, owner, name, self.run)
+        self.org = not name  # github:ORG: every repository of the organisation, issues keyed OWNER/REPO#N
+        self.priority_prefix = priority_prefix
+        self.projects = Projects(self.connection)
+        self._repos: dict[str, tuple[GitHubReader, GitHubWriter]] = {}  # by OWNER/REPO: reads and writes there
+        self.reader, self.writer = self._at(repo) if not self.org else (self._reader(owner, ""), None)
+
+    def _reader(self, owner: str, name: str) -> GitHubReader:
+        reader = GitHubReader(self.connection, owner, name, self.priority_prefix, self._reads, qualified=self.org)
+        reader.identity, reader.projects = self._identity, self.projects
+        return reader
+
+    def _at(self, repo: str) -> tuple[GitHubReader, GitHubWriter]:
+        """The reader and writer of one repository (in an organisation run, created on first use)."""
+        if repo not in self._repos:
+            owner, _, name = repo.partition("/")
+            writer = GitHubWriter(self.connection, owner, name, self.run)
+            writer.projects = self.projects
+            self._repos[repo] = (self._reader(owner, name), writer)
+        return self._repos[repo]
+
+    def _of(self, issue: Issue) -> tuple[GitHubReader, GitHubWriter]:
+        return self._at(issue.project or self.repo if self.org else self.repo)
 
     @property
     def requests(self) -> dict[str, int]:
@@ -68,6 +91,17 @@ class GitHubTracker(Tracker):
     def request_count(self) -> int:
         return sum(self.connection.requests.values())
 
+    def configure(self, settings: Mapping[str, Any]) -> None:
+        self.projects.configure(settings)
+
+    def map_fields(self, fields: dict[str, FieldMapping]) -> None:
+        """Mapped fields are Projects (v2) fields of the projects in `settings.github.projects`, resolved here
+        (one request per project) and read with each issue (plugins/github/projects.py)."""
+        if self.reader.reads != "graphql" and any(m.on("github") for m in fields.values()):
+            raise TrackerError("project fields are read with GraphQL, not with STEWARD_GITHUB_READS=rest: "
+                               f"{', '.join(sorted(n for n, m in fields.items() if m.on('github')))}")
+        self.projects.map_fields(fields)
+
     def fetch(self, query: str | None = None, since: datetime | None = None) -> Iterator[list[Issue]]:
         return self.reader.issues(query, since)
 
@@ -75,17 +109,26 @@ class GitHubTracker(Tracker):
         return list(self.reader.skipped)
 
     def fetch_one(self, key: str) -> Issue | None:
-        number = key.lstrip("#")
-        if not number.isdigit():
-            raise TrackerError(f"{key!r} is not a GitHub issue number such as #12")
-        return self.reader.one(int(number))
+        repo, _, number = key.rpartition("#")
+        if not number.isdigit() or (repo and not self.org) or (self.org and repo.count("/") != 1):
+            raise TrackerError(f"{key!r} is not a GitHub issue such as "
+                               f"{'octo-org/octo-repo#12' if self.org else '#12'}")
+        return self._at(repo if self.org else self.repo)[0].one(int(number))
 
     def apply(self, issue: Issue, steps: list[Step], now: datetime) -> None:
-        self.writer.apply(issue, steps, now)
+        self._of(issue)[1].apply(issue, steps, now)
+
+    def _by_repo(self, issues: Iterable[Issue]) -> dict[str, list[Issue]]:
+        """Issues grouped by repository: a re-check or reconcile reads each repository's in one request."""
+        groups: dict[str, list[Issue]] = {}
+        for issue in issues:
+            groups.setdefault(issue.project or self.repo if self.org else self.repo, []).append(issue)
+        return groups
 
     def recheck(self, issues: list[Issue]) -> dict[str, Issue]:
         read = {issue.key: issue for issue in issues}
-        fresh = {issue.key: issue for issue in self.reader.several([_number(issue) for issue in issues])}
+        fresh = {issue.key: issue for repo, group in self._by_repo(issues).items()
+                 for issue in self._at(repo)[0].several([_number(issue) for issue in group])}
         for key, issue in fresh.items():
             _leave_to_its_run(issue, read[key])
         return fresh
@@ -95,23 +138,27 @@ class GitHubTracker(Tracker):
             return []
         # The page is written: a failure here must not lose its report. A copy left behind stays one step
         # for the ledger, and the next run that writes to the issue removes it.
+        recent: dict[str, list[PostedComment]] = {}
         try:
-            if self.reader.reads == "graphql":
-                recent = self.reader.recent_comments([_number(issue) for issue, _ in written])
-            else:
-                recent = {_number(issue): self.writer.recent_comments(issue, now) for issue, _ in written}
+            for repo, group in self._by_repo(issue for issue, _ in written).items():
+                reader, writer = self._at(repo)
+                if reader.reads == "graphql":
+                    found = reader.recent_comments([_number(issue) for issue in group])
+                    recent.update({issue.key: found.get(_number(issue), []) for issue in group})
+                else:
+                    recent.update({issue.key: writer.recent_comments(issue, now) for issue in group})
         except TrackerError as error:
             log.warning("could not read back the comments just written, to remove a copy another run may have "
                         "written at the same moment (%s)", error)
             return []
         removed = []
         for issue, steps in written:
-            kept, later = later_copies(recent.get(_number(issue), []), self._identity)
+            kept, later = later_copies(recent.get(issue.key, []), self._identity)
             for comment in later:
                 self._delete(issue, comment)
             for step in steps:
                 # A step this run posted, whose kept copy is another one: this run's copy was the later one.
-                ours = self.writer.posted.pop((issue.key, step.rule, step.level), None)
+                ours = self._of(issue)[1].posted.pop((issue.key, step.rule, step.level), None)
                 first = kept.get((step.rule, step.level))
                 if ours is not None and first is not None and first.id != ours.id:
                     removed.append(step)
@@ -120,7 +167,7 @@ class GitHubTracker(Tracker):
     def _delete(self, issue: Issue, comment: PostedComment) -> None:
         markers = ", ".join(f"{m.rule} step {m.level}" for m in find_markers(comment.body))
         try:
-            self.writer.delete(issue, comment)
+            self._of(issue)[1].delete(issue, comment)
         except TrackerError as error:
             log.warning("%s: could not delete a second copy of %s (%s); the next run that writes to it does",
                         issue.key, markers, error)
@@ -128,7 +175,7 @@ class GitHubTracker(Tracker):
         log.info("%s: deleted a second copy of %s (comment %s)", issue.key, markers, comment.id)
 
     def record_done(self, issue: Issue, marker: Marker) -> None:
-        self.writer.record_pending(issue, marker)
+        self._of(issue)[1].record_pending(issue, marker)
 
     def identity(self) -> Identity:
         return self._identity

@@ -166,6 +166,15 @@ class GitHubConnection:
             raise self.requester.createException(400, headers, answer)
         return headers, answer
 
+    def mutate(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
+        """A GraphQL mutation that sets a value (a project field): the same again is harmless, so an uncertain
+        one is simply sent again; paced and counted as a write."""
+        result = self.transport.write_once(
+            lambda: self._exchange("write", lambda: self.requester.graphql_query(query, variables)), what,
+            landed=None, idempotent=True)
+        assert result is not None
+        return result[1]["data"]
+
     def comment(self, path: str, body: str, what: str, landed: Callable[[], bool] | None) -> Any:
         """POST a comment exactly once: after a 5xx or a lost answer it is only sent again once `landed()`
         says it is not there. Returns GitHub's answer (the comment), or None when it had landed unanswered."""

@@ -30,6 +30,7 @@ from steward.core.timeutil import format_time
 
 from . import transport
 from .comments import PostedComment, from_rest, own_step_comment, with_pending, without_assignment
+from .projects import Projects
 from .transport import GitHubConnection, GitHubError
 
 log = logging.getLogger("steward.github")
@@ -62,6 +63,7 @@ class GitHubWriter:
         # This run's step comments, by (issue key, rule, level): what a later edit of them starts from.
         self.posted: dict[tuple[str, str, int], PostedComment] = {}
         self._refused: set[tuple[str, str]] = set()  # (issue key, login) GitHub did not assign: warned once
+        self.projects: Projects | None = None  # the mapped project fields set_field writes
 
     def _issue_path(self, issue: Issue) -> str:
         return f"/repos/{self.owner}/{self.name}/issues/{issue.extra.get('number') or issue.key.lstrip('#')}"
@@ -70,6 +72,10 @@ class GitHubWriter:
         """All the comments first (each marked one is its step's commit point), then the labels, assignees
         and states they announce: see the module docstring for why this order survives a run that dies."""
         unfinished = {(m.rule, m.level) for m in issue.unfinished}
+        for action in (a for step in steps for a in step.actions if a.type == "set_field"):
+            if self.projects is None:
+                raise TrackerError(f"{issue.key}: the GitHub tracker has no project fields to set")
+            self.projects.check(issue, action.value["field"], action.value["value"])  # refused before writing
         for step in steps:
             body = step_comment(step, now, self.run)
             if body is None:
@@ -96,6 +102,8 @@ class GitHubWriter:
                     self._assign(issue, step, action)
                 elif action.type == "transition":
                     self._transition(issue, str(action.value))
+                elif action.type == "set_field" and self.projects is not None:
+                    self.projects.write(issue, action.value["field"], action.value["value"])
                 elif action.type != "comment":
                     log.warning("%s: the GitHub tracker cannot %s; skipped", issue.key, action.type)
 

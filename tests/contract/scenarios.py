@@ -19,6 +19,7 @@ from typing import Any
 
 from click.testing import CliRunner
 from sim import github as ghsim
+from sim.github_projects import SimField
 from sim.jira import CLOUD, account_id, credentials
 from sim.jira_fields import FieldsJiraSim
 from sim.server import Faults, SimServer, Violation
@@ -73,6 +74,30 @@ rules:
 """
 
 
+# GitHub only: a mapped Projects (v2) field read and written (the project's fields, the items in every issue
+# read, the mutations), in a run whose query is pushed down into GitHub's search.
+PROJECT_FIELD = """\
+version: 1
+settings:
+  github:
+    projects: [octo-org/5]
+fields:
+  next_review: {github: "Review date", type: date}
+  risk: {github: "Risk", type: select}
+rules:
+  - id: contract-project-field
+    title: Every project field write
+    severity: low
+    rationale: The contract tests need each kind of request the adapter can send.
+    when:
+      labels: {contains: blocked}
+    then:
+      - comment: 'Contract check ({{ risk | "unrated" }}).'
+      - set_field: {field: next_review, value: "+14 days"}
+      - set_field: {field: risk, value: High}
+"""
+
+
 @dataclass
 class Checked:
     """What a scenario saw: the violations, the described operations exercised, and every GraphQL request."""
@@ -124,6 +149,12 @@ def github(work: Path) -> Checked:
     recorder = _GraphQLRecorder(contract, checked)
     env = {**ghsim.steward_env("unused"), "GITHUB_ACTIONS": None, "STEWARD_GITHUB_LOGIN": None}
     sim = ghsim.GitHubSim(issues=40, seed=1, long_share=0.1)
+    project = sim.add_project("octo-org", 5, "Governance", [
+        SimField("PVTF_date", "Review date", "DATE"), SimField("PVTF_risk", "Risk", "SINGLE_SELECT", ["Low", "High"])])
+    for number in range(1, 41, 2):  # half the issues are in the project, some with a value
+        sim.set_value(project, number, "Review date", "2026-11-01", NOW)
+    fields = work / "project-field-github.yml"
+    fields.write_text(PROJECT_FIELD, encoding="utf-8")
     faults = Faults(script=[("rest_comment_create", "lost_response")])  # the adapter looks for its marker
     with SimServer(sim, contract=recorder, faults=faults) as server:
         env["GITHUB_API_URL"] = server.url
@@ -133,7 +164,9 @@ def github(work: Path) -> Checked:
                      ghsim.run_args("apply"),
                      ghsim.run_args("apply", ghsim.SIM_NOW, "--rules", str(rules)),
                      ghsim.run_args("plan", ghsim.SIM_NOW, "--query", "number:7"),
-                     ghsim.run_args("plan", ghsim.SIM_NOW, "--query", "state:all")):
+                     ghsim.run_args("plan", ghsim.SIM_NOW, "--query", "state:all"),
+                     ghsim.run_args("apply", ghsim.SIM_NOW, "--rules", str(fields), "--query", "label:blocked"),
+                     ghsim.run_args("plan", ghsim.SIM_NOW, "--query", 'no:assignee label:"priority: high"')):
             _invoke(args, env, checked)
         _invoke(ghsim.run_args("plan", ghsim.SIM_NOW, "--query", "state:all"),
                 {**env, "STEWARD_GITHUB_READS": "rest"}, checked)

@@ -138,6 +138,8 @@ def gql_issue(issue: dict, timeline: list[dict], *, has_next: bool = False, curs
         "assignees": {"nodes": [user(a) for a in issue.get("assignees") or []]},
         "timelineItems": {"totalCount": len(timeline) + (100 if has_next else 0),
                           "pageInfo": {"hasNextPage": has_next, "endCursor": cursor}, "nodes": timeline},
+        # The recorded issues predate sub-issues: no parent, none below them.
+        "parent": None, "subIssues": {"totalCount": 0, "nodes": []},
     }
 
 

@@ -137,9 +137,10 @@ def test_priority_switch_records_from_and_to():
 
 def test_bad_targets_and_queries_are_clear_errors(monkeypatch):
     from steward.core.errors import TrackerError
-    with pytest.raises(TrackerError, match="OWNER/REPO"):
-        GitHubTracker("just-a-name", TOKEN)
+    for target in ("octo-org/", "a/b/c", ""):  # `just-a-name` alone is an organisation
+        with pytest.raises(TrackerError, match="OWNER/REPO"):
+            GitHubTracker(target, TOKEN)
     with pytest.raises(TrackerError, match="GITHUB_TOKEN"):
         GitHubTracker("o/r", None)
     with pytest.raises(TrackerError, match="unsupported GitHub query"):
-        list(GitHubTracker("o/r", TOKEN).fetch("assignee:me", None))
+        list(GitHubTracker("o/r", TOKEN).fetch("reactions:>3", None))

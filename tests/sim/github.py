@@ -60,7 +60,9 @@ from .github_data import (
     stamp,
     uncursor,
 )
+from .github_projects import PROJECT_KINDS, ProjectsSim
 from .github_rest import GitHubRest
+from .github_search import SearchAndLinks
 from .server import Request, Response
 
 # Re-exported: tests and benchmarks import the simulator's names from here.
@@ -70,7 +72,7 @@ __all__ = ["CLASSES", "DOCS", "ITEM_TYPES", "NAME", "OWNER", "PRIORITIES", "READ
            "run_args", "run_cli", "stamp", "steward_env"]
 
 
-class GitHubSim(GitHubRest):
+class GitHubSim(ProjectsSim, SearchAndLinks, GitHubRest):
     """The simulator App. State is read through `issue`, `comments`, `labels` and `snapshot`."""
 
     def __init__(self, issues: int = 50, seed: int = 0, *, violation_rate: float = 0.4, long_share: float = 0.0,
@@ -169,8 +171,12 @@ class GitHubSim(GitHubRest):
         path, parts = self._route(request)
         if path == "graphql":
             query = str((request_json(request) or {}).get("query", ""))
+            if self.project_kind(query):
+                return str(self.project_kind(query))
             if "issues(first" in query:
                 return "graphql_sweep"
+            if "search(" in query:
+                return "graphql_search"
             if _ALIASED.search(query):  # several issues by number, each under an alias
                 return "graphql_reconcile" if "comments(last" in query else "graphql_recheck"
             if "issue(number" in query and "after: $cursor" in query:
@@ -229,6 +235,11 @@ class GitHubSim(GitHubRest):
             return _graphql_error("Field 'issueType' doesn't exist on type 'Issue'", "undefinedField")
         if kind == "graphql_unknown":
             return _graphql_error("Simulated GitHub does not know this query", "undefinedField")
+        if kind in PROJECT_KINDS:
+            return self._projects_graphql(kind, variables)
+        if kind == "graphql_search":
+            return self._search(query, variables, int(_query_number(query, r"timelineItems\(first:\s*(\d+)") or 100),
+                                set(_query_list(query, r"itemTypes:\s*\[([^\]]*)\]")))
         if (variables.get("owner"), variables.get("name")) != (self.owner, self.name):
             return Response(200, {"data": {"repository": None}, "errors": [{
                 "type": "NOT_FOUND", "path": ["repository"], "locations": [{"line": 2, "column": 3}],
@@ -350,6 +361,8 @@ class GitHubSim(GitHubRest):
                                     {"login": login} for login in issue.assignees[:20]]},
             "timelineItems": self._timeline(issue, 0, page_size, types),
         })
+        node.update(self._links(issue, query))
+        node.update(self._project_items(issue, query))
         node.update(issue.extra)
         return node
 

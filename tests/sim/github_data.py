@@ -29,9 +29,11 @@ CLASSES = ("strategic", "operational", "tactical")
 PRIORITIES = ("priority: high", "priority: medium", "priority: low")
 DOCS = "https://docs.github.com/rest"
 
-READ_KINDS = ("graphql_sweep", "graphql_issue", "graphql_timeline", "graphql_recheck", "graphql_reconcile",
-              "rest_issues", "rest_issue", "rest_comments", "rest_timeline", "rest_events", "rest_labels", "rest_user")
-WRITE_KINDS = ("rest_comment_create", "rest_label_add", "rest_label_remove", "rest_label_create", "rest_assign",
+READ_KINDS = ("graphql_sweep", "graphql_search", "graphql_issue", "graphql_timeline", "graphql_recheck",
+              "graphql_reconcile", "graphql_project", "rest_issues", "rest_issue",
+              "rest_comments", "rest_timeline", "rest_events", "rest_labels", "rest_user")
+WRITE_KINDS = ("graphql_field_update", "graphql_item_add",
+               "rest_comment_create", "rest_label_add", "rest_label_remove", "rest_label_create", "rest_assign",
                "rest_issue_update", "rest_comment_edit", "rest_comment_delete")
 TIMELINE_TYPENAMES = {"comment": "IssueComment", "labeled": "LabeledEvent", "unlabeled": "UnlabeledEvent",
                       "assigned": "AssignedEvent", "unassigned": "UnassignedEvent",
@@ -95,6 +97,7 @@ class SimIssue:
     assignees: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # served as-is in GraphQL nodes and REST items
+    parent: int | None = None  # the parent issue's number (sub-issues)
 
     def event(self, kind: str, actor: str | None, at: datetime, **values: Any) -> Event:
         # Ids only grow, as on GitHub, even once a comment was deleted; the issue's number is in them.

@@ -143,15 +143,15 @@ def test_graphql_answers_like_the_cassettes(sim):
     issue_references = [body for name in sorted(CASSETTES.glob("*.yaml")) for body in cassette_bodies(name.name)
                         if "issue" in body.get("data", {}).get("repository", {})
                         and "number" in body["data"]["repository"]["issue"]]
-    from steward.plugins.github.queries import TIMELINE_QUERY, issue_query, sweep_query
+    from steward.plugins.github.queries import HIERARCHY, TIMELINE_QUERY, issue_query, sweep_query
     variables = {"owner": sim.owner, "name": sim.name}
-    sweep = call(sim, "POST", "/graphql", {"query": sweep_query(), "variables": {
+    sweep = call(sim, "POST", "/graphql", {"query": sweep_query(extra=HIERARCHY), "variables": {
         **variables, "first": 100, "cursor": None, "states": ["OPEN"], "since": None}})
     # People's display names were added to the queries after these cassettes were recorded; the schema
     # contract (tests/contract) checks those fields of the simulator's answers.
     named = {"author.__typename", "author.name", "assignees.nodes[].name"}
     assert differences([sweep], sweep_references, {f"$[].data.repository.issues.nodes[].{p}" for p in named}) == []
-    one = call(sim, "POST", "/graphql", {"query": issue_query(), "variables": {**variables,
+    one = call(sim, "POST", "/graphql", {"query": issue_query(extra=HIERARCHY), "variables": {**variables,
                                                                                   "number": sim.featured}})
     assert set(one) == {"data"} and set(one["data"]["repository"]) == {"issue"}
     # One issue has the fields of a sweep's issue; these cassettes' single issues never renamed or closed.
