@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from steward.core.ledger import Identity, settle
 from steward.core.markers import find_markers, markers_from_json
+from steward.core.mentions import scrub
 from steward.core.model import Change, Comment, Issue, Marker
 from steward.core.timeutil import tracker_time
 
@@ -156,6 +157,26 @@ def add_histories(issue: Issue, seen: set[str], histories: list[Any]) -> None:
         if isinstance(history, dict) and history_id(history) not in seen:
             seen.add(history_id(history))
             issue.changes += history_changes(history, issue.key)
+            note_history_people(issue.people, history)
+
+
+def note_person(people: dict[str, str], user: Any) -> None:
+    """Remember a user's display name by the id the facts hold (Cloud's accountId, Data Center's name)."""
+    ident, name = user_id(user), as_dict(user).get("displayName")
+    if ident and isinstance(name, str) and scrub(name).strip():
+        people.setdefault(ident, scrub(name).strip())
+
+
+def note_history_people(people: dict[str, str], history: dict[str, Any]) -> None:
+    """The author of a change, and the people an assignee change names (its `fromString`/`toString`)."""
+    note_person(people, history.get("author"))
+    for item in history.get("items") or []:
+        item = as_dict(item)
+        if str(item.get("fieldId") or item.get("field") or "").lower() == "assignee":
+            for ident, name in ((item.get("tmpFromAccountId") or item.get("from"), item.get("fromString")),
+                                (item.get("tmpToAccountId") or item.get("to"), item.get("toString"))):
+                if isinstance(ident, str) and ident:
+                    note_person(people, {"accountId": ident, "displayName": name})
 
 
 def _comment(raw: Any, key: str) -> Comment | None:
@@ -190,6 +211,13 @@ def issue_from_jira(raw: dict[str, Any], base_url: str, histories: list[dict[str
     status = as_dict(fields.get("status"))
     category = as_dict(status.get("statusCategory")).get("key")
     labels = fields.get("labels")
+    people: dict[str, str] = {}  # display names, so that nothing people read shows an accountId
+    for user in (fields.get("assignee"), fields.get("reporter"),
+                 *(as_dict(c).get("author") for c in comments if isinstance(c, dict))):
+        note_person(people, user)
+    for history in histories:
+        if isinstance(history, dict):
+            note_history_people(people, history)
     issue = Issue(
         key=key,
         url=f"{base_url}/browse/{key}",
@@ -209,6 +237,7 @@ def issue_from_jira(raw: dict[str, Any], base_url: str, histories: list[dict[str
         due=tracker_time(fields.get("duedate"), "due date", key),
         comments=sorted(parsed_comments, key=lambda c: c.created),
         changes=changes,
+        people=people,
         extra={"id": str(raw.get("id") or "")},
     )
     return settle(issue, identity, stored=property_markers(raw, key) if stored is None else stored)

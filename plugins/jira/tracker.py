@@ -24,6 +24,7 @@ from steward.core.timeutil import utcnow
 from steward.core.tracker import Tracker
 from steward.plugins.transport import ATTEMPTS, MAX_WAIT, RetryPolicy
 
+from .people import JiraPeople
 from .pushdown import combine_jql, pushdown_clause, read_needs
 from .read import BULK_CHANGELOG_MAX, PAGE_SIZE, JiraReader
 from .reconcile import recheck, reconcile
@@ -49,6 +50,7 @@ class JiraTracker(Tracker):
         self.reader.identity = self._identity
         self.writer = JiraWriter(self.connection, self._identity, self.run)
         self.clause: str | None = None
+        self.people = JiraPeople(self.connection)
 
     @property
     def base_url(self) -> str:
@@ -65,6 +67,11 @@ class JiraTracker(Tracker):
 
     def identity(self) -> Identity:
         return self._identity
+
+    def mention(self, person: str, name: str) -> str:
+        """Cloud `[~accountid:ID]`, Data Center `[~name]` (v2 wiki markup); a person Jira does not know or
+        has deactivated is written as their plain name, with a warning (people.py)."""
+        return self.people.mention(person, name)
 
     def narrow(self, rules: list[Rule]) -> None:
         """Push the rules' conditions into the JQL and ask only for the fields they read."""

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from . import jira_people
 from .server import Request, Response
 
 CLOUD, DATACENTER = "cloud", "datacenter"
@@ -339,6 +340,8 @@ class JiraSim:
         self.served_keys = 0  # issues returned by searches for ids or keys only
         self.received: list[Request] | None = None  # set to [] to keep every request handled, in order
         self.forbidden: set[str] = set()  # request kinds the account lacks the permission for: 403
+        self.gone_users: set[str] = set()  # user names deleted since (GET /user: 404), see jira_people.py
+        self.inactive_users: set[str] = set()  # and deactivated (active: false)
         for n in range(1, issues + 1):
             self.add(self._generate(n).head())
 
@@ -599,6 +602,7 @@ class JiraSim:
         ("bulkfetch", re.compile(r"^changelog/bulkfetch$")),
         ("issue_bulk", re.compile(r"^issue/bulkfetch$")),
         ("myself", re.compile(r"^myself$")),
+        ("user", re.compile(r"^user$")),
         ("comment_read", re.compile(r"^issue/[^/]+/comment$")),
         ("comment_delete", re.compile(r"^issue/[^/]+/comment/[^/]+$")),
         ("property", re.compile(r"^issue/[^/]+/properties/[^/]+$")),
@@ -650,6 +654,8 @@ class JiraSim:
                 return self._issue_bulkfetch(request, base)
             if kind == "myself" and request.method == "GET":
                 return Response(200, self._myself(base, version))
+            if kind == "user" and request.method == "GET":
+                return jira_people.user(self, request, base, version)
             key = rest.split("/")[1]
             if kind in ISSUE_KINDS and key not in self.issues:
                 return _errors(404, "Issue does not exist or you do not have permission to see it.")
