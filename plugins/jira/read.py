@@ -171,7 +171,7 @@ class JiraReader:
                                                       params=params), site, what, "issues")
                 page = [as_dict(raw) for raw in data["issues"]]
                 fresh = pages.page([str(raw["key"]) for raw in page if raw.get("key")])
-                found += [raw for raw in page if str(raw.get("key")) in fresh]
+                found += list({str(raw.get("key")): raw for raw in page if str(raw.get("key")) in fresh}.values())
                 offset += len(page)
                 total = optional_int(data, "total", site, what)
                 if not page or total is None or offset >= total:
@@ -198,7 +198,7 @@ class JiraReader:
             data = answer(self.connection.request("GET", url, what, params=params), site, what, "issues")
             idents = [_ident(raw, "id" if cloud else "key", site, what) for raw in data["issues"]]
             fresh = pages.page(idents)
-            found += [ident for ident in idents if ident in fresh]
+            found += [ident for ident in dict.fromkeys(idents) if ident in fresh]  # once, even if listed twice
             start += len(idents)
             if cloud:
                 token = optional_text(data, "nextPageToken", site, what)
