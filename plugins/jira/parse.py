@@ -34,61 +34,68 @@ class Copy(NamedTuple):
 
 
 _BLOCKS = frozenset(("paragraph", "heading", "listItem", "blockquote", "codeBlock", "panel", "tableRow"))
-_CLOSE = object()  # on the work stack: the block that began at this output position ends here
+_ATTR_TEXT = frozenset(("mention", "emoji", "status", "date"))
+_CARDS = frozenset(("inlineCard", "blockCard", "embedCard"))
+
+
+class _Close(int):
+    """On the work stack: the block whose text began at this output position ends here."""
 
 
 def adf_text(node: Any) -> str:
     """Plain text of an Atlassian Document Format tree (v3 bodies); strings pass through.
 
-    Walked with a stack, not recursion: a body nested thousands of levels deep is text like any other, and
-    a long body costs one pass. A block (paragraph, list item, ...) ends with exactly one newline."""
+    Walked with a stack, not recursion: a body nested thousands of levels deep is text like any other, and a
+    long body costs one pass with no call per node. A block (paragraph, list item, ...) ends with exactly one
+    newline."""
     out: list[str] = []
+    append = out.append
     work: list[Any] = [node]
+    pop, push, extend = work.pop, work.append, work.extend
     while work:
-        item = work.pop()
-        if isinstance(item, tuple) and len(item) == 2 and item[0] is _CLOSE:
-            start = item[1]
-            while len(out) > start and (not out[-1] or out[-1].endswith("\n")):
+        item = pop()
+        cls = type(item)
+        if cls is dict:
+            kind = item.get("type")
+            if kind == "text":
+                text = item.get("text")
+                append(text if type(text) is str else str(text or ""))
+                continue
+            if kind == "hardBreak":
+                append("\n")
+                continue
+            if kind == "rule":
+                append("----\n")
+                continue
+            if kind in _ATTR_TEXT or kind in _CARDS:
+                attrs = item.get("attrs")
+                attrs = attrs if isinstance(attrs, dict) else {}
+                if kind in _CARDS:
+                    append(str(attrs.get("url") or ""))
+                else:
+                    append(str(attrs.get("text") or attrs.get("shortName") or attrs.get("timestamp") or ""))
+                continue
+            if kind in _BLOCKS:
+                push(_Close(len(out)))
+            content = item.get("content")
+            if type(content) is list:
+                extend(reversed(content))
+            elif content:
+                push(content)
+        elif cls is str:
+            append(item)
+        elif cls is list:
+            extend(reversed(item))
+        elif cls is _Close:
+            while len(out) > item and (not out[-1] or out[-1][-1] == "\n"):
                 out[-1] = out[-1].rstrip("\n")
                 if out[-1]:
                     break
                 out.pop()
-            out.append("\n")
-            continue
-        if item is None:
-            continue
-        if isinstance(item, str):
-            out.append(item)
-        elif isinstance(item, list):
-            work.extend(reversed(item))
-        elif not isinstance(item, dict):
-            out.append(str(item))
-        else:
-            _adf_node(item, out, work)
+            append("\n")
+        elif item is not None:
+            append(str(item))
     return "".join(out)
-
-
-def _adf_node(node: dict[str, Any], out: list[str], work: list[Any]) -> None:
-    kind = node.get("type")
-    if kind == "text":
-        out.append(str(node.get("text") or ""))
-        return
-    if kind == "hardBreak":
-        out.append("\n")
-        return
-    if kind == "rule":
-        out.append("----\n")
-        return
-    attrs = node.get("attrs") if isinstance(node.get("attrs"), dict) else {}
-    if kind in ("mention", "emoji", "status", "date"):
-        out.append(str(attrs.get("text") or attrs.get("shortName") or attrs.get("timestamp") or ""))
-        return
-    if kind in ("inlineCard", "blockCard", "embedCard"):
-        out.append(str(attrs.get("url") or ""))
-        return
-    if kind in _BLOCKS:
-        work.append((_CLOSE, len(out)))
-    work.append(node.get("content") or [])
 
 
 def _body(value: Any) -> str:
