@@ -108,16 +108,22 @@ class Pages:
         return TrackerError(f"Jira at {self.site} {problem} while {self.what}: its paging cannot be trusted, so "
                             "the run stopped before any further write")
 
-    def page(self, ids: list[str]) -> None:
-        """A page arrived holding these item ids (issue ids or keys, comment ids): none may have come before."""
+    def page(self, ids: list[str]) -> set[str]:
+        """A page arrived holding these item ids (issue ids or keys, comment ids); returns those not seen before.
+
+        A page made only of items already sent is a server ignoring `startAt` (or repeating a page): an error.
+        A page that only begins with one or two already sent is an offset that moved because an item was
+        added meanwhile (someone created a matching issue while Steward paged): those are dropped, once."""
         self.pages += 1
         if self.pages > self.limit:
             raise self._fail(f"kept sending pages ({self.limit:,} of them)")
         repeated = [ident for ident in ids if ident in self.seen]
-        if repeated:
+        if repeated and len(repeated) == len(ids):
             raise self._fail(f"sent {self.items} it had already sent ({', '.join(repeated[:3])}"
                              f"{', ...' if len(repeated) > 3 else ''}): it ignores startAt or repeats a page")
+        fresh = set(ids) - self.seen
         self.seen.update(ids)
+        return fresh
 
     def token(self, token: str) -> None:
         """The next page's token: a token handed out twice would read the same page forever."""

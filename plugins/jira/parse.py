@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from steward.core.ledger import Identity, settle
 from steward.core.markers import find_markers, markers_from_json
+from steward.core.mentions import scrub
 from steward.core.model import Change, Comment, Issue, Marker
 from steward.core.timeutil import tracker_time
 
@@ -33,61 +34,68 @@ class Copy(NamedTuple):
 
 
 _BLOCKS = frozenset(("paragraph", "heading", "listItem", "blockquote", "codeBlock", "panel", "tableRow"))
-_CLOSE = object()  # on the work stack: the block that began at this output position ends here
+_ATTR_TEXT = frozenset(("mention", "emoji", "status", "date"))
+_CARDS = frozenset(("inlineCard", "blockCard", "embedCard"))
+
+
+class _Close(int):
+    """On the work stack: the block whose text began at this output position ends here."""
 
 
 def adf_text(node: Any) -> str:
     """Plain text of an Atlassian Document Format tree (v3 bodies); strings pass through.
 
-    Walked with a stack, not recursion: a body nested thousands of levels deep is text like any other, and
-    a long body costs one pass. A block (paragraph, list item, ...) ends with exactly one newline."""
+    Walked with a stack, not recursion: a body nested thousands of levels deep is text like any other, and a
+    long body costs one pass with no call per node. A block (paragraph, list item, ...) ends with exactly one
+    newline."""
     out: list[str] = []
+    append = out.append
     work: list[Any] = [node]
+    pop, push, extend = work.pop, work.append, work.extend
     while work:
-        item = work.pop()
-        if isinstance(item, tuple) and len(item) == 2 and item[0] is _CLOSE:
-            start = item[1]
-            while len(out) > start and (not out[-1] or out[-1].endswith("\n")):
+        item = pop()
+        cls = type(item)
+        if cls is dict:
+            kind = item.get("type")
+            if kind == "text":
+                text = item.get("text")
+                append(text if type(text) is str else str(text or ""))
+                continue
+            if kind == "hardBreak":
+                append("\n")
+                continue
+            if kind == "rule":
+                append("----\n")
+                continue
+            if kind in _ATTR_TEXT or kind in _CARDS:
+                attrs = item.get("attrs")
+                attrs = attrs if isinstance(attrs, dict) else {}
+                if kind in _CARDS:
+                    append(str(attrs.get("url") or ""))
+                else:
+                    append(str(attrs.get("text") or attrs.get("shortName") or attrs.get("timestamp") or ""))
+                continue
+            if kind in _BLOCKS:
+                push(_Close(len(out)))
+            content = item.get("content")
+            if type(content) is list:
+                extend(reversed(content))
+            elif content:
+                push(content)
+        elif cls is str:
+            append(item)
+        elif cls is list:
+            extend(reversed(item))
+        elif cls is _Close:
+            while len(out) > item and (not out[-1] or out[-1][-1] == "\n"):
                 out[-1] = out[-1].rstrip("\n")
                 if out[-1]:
                     break
                 out.pop()
-            out.append("\n")
-            continue
-        if item is None:
-            continue
-        if isinstance(item, str):
-            out.append(item)
-        elif isinstance(item, list):
-            work.extend(reversed(item))
-        elif not isinstance(item, dict):
-            out.append(str(item))
-        else:
-            _adf_node(item, out, work)
+            append("\n")
+        elif item is not None:
+            append(str(item))
     return "".join(out)
-
-
-def _adf_node(node: dict[str, Any], out: list[str], work: list[Any]) -> None:
-    kind = node.get("type")
-    if kind == "text":
-        out.append(str(node.get("text") or ""))
-        return
-    if kind == "hardBreak":
-        out.append("\n")
-        return
-    if kind == "rule":
-        out.append("----\n")
-        return
-    attrs = node.get("attrs") if isinstance(node.get("attrs"), dict) else {}
-    if kind in ("mention", "emoji", "status", "date"):
-        out.append(str(attrs.get("text") or attrs.get("shortName") or attrs.get("timestamp") or ""))
-        return
-    if kind in ("inlineCard", "blockCard", "embedCard"):
-        out.append(str(attrs.get("url") or ""))
-        return
-    if kind in _BLOCKS:
-        work.append((_CLOSE, len(out)))
-    work.append(node.get("content") or [])
 
 
 def _body(value: Any) -> str:
@@ -156,6 +164,26 @@ def add_histories(issue: Issue, seen: set[str], histories: list[Any]) -> None:
         if isinstance(history, dict) and history_id(history) not in seen:
             seen.add(history_id(history))
             issue.changes += history_changes(history, issue.key)
+            note_history_people(issue.people, history)
+
+
+def note_person(people: dict[str, str], user: Any) -> None:
+    """Remember a user's display name by the id the facts hold (Cloud's accountId, Data Center's name)."""
+    ident, name = user_id(user), as_dict(user).get("displayName")
+    if ident and isinstance(name, str) and scrub(name).strip():
+        people.setdefault(ident, scrub(name).strip())
+
+
+def note_history_people(people: dict[str, str], history: dict[str, Any]) -> None:
+    """The author of a change, and the people an assignee change names (its `fromString`/`toString`)."""
+    note_person(people, history.get("author"))
+    for item in history.get("items") or []:
+        item = as_dict(item)
+        if str(item.get("fieldId") or item.get("field") or "").lower() == "assignee":
+            for ident, name in ((item.get("tmpFromAccountId") or item.get("from"), item.get("fromString")),
+                                (item.get("tmpToAccountId") or item.get("to"), item.get("toString"))):
+                if isinstance(ident, str) and ident:
+                    note_person(people, {"accountId": ident, "displayName": name})
 
 
 def _comment(raw: Any, key: str) -> Comment | None:
@@ -190,6 +218,13 @@ def issue_from_jira(raw: dict[str, Any], base_url: str, histories: list[dict[str
     status = as_dict(fields.get("status"))
     category = as_dict(status.get("statusCategory")).get("key")
     labels = fields.get("labels")
+    people: dict[str, str] = {}  # display names, so that nothing people read shows an accountId
+    for user in (fields.get("assignee"), fields.get("reporter"),
+                 *(as_dict(c).get("author") for c in comments if isinstance(c, dict))):
+        note_person(people, user)
+    for history in histories:
+        if isinstance(history, dict):
+            note_history_people(people, history)
     issue = Issue(
         key=key,
         url=f"{base_url}/browse/{key}",
@@ -209,6 +244,7 @@ def issue_from_jira(raw: dict[str, Any], base_url: str, histories: list[dict[str
         due=tracker_time(fields.get("duedate"), "due date", key),
         comments=sorted(parsed_comments, key=lambda c: c.created),
         changes=changes,
+        people=people,
         extra={"id": str(raw.get("id") or "")},
     )
     return settle(issue, identity, stored=property_markers(raw, key) if stored is None else stored)

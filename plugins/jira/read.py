@@ -171,20 +171,21 @@ class JiraReader:
             jql = f"key in ({', '.join(_quote(key) for key in keys)})"
             site, what = self.connection.base_url, "reading issues"
             pages = Pages(site, what)
-            found = []
+            found, offset = [], 0
             while True:  # a site may cap pages below 100; nothing is written between these pages
-                params: dict[str, Any] = {"jql": jql, "startAt": len(found), "maxResults": len(keys),
+                params: dict[str, Any] = {"jql": jql, "startAt": offset, "maxResults": len(keys),
                                           "fields": ",".join(fields), "validateQuery": "false"}
                 if changelog:
                     params["expand"] = "changelog"
                 data = answer(self.connection.request("GET", self.connection.url("search", "2"), what,
                                                       params=params), site, what, "issues")
                 page = [as_dict(raw) for raw in data["issues"]]
-                pages.page([str(raw["key"]) for raw in page if raw.get("key")])
-                found += page
+                fresh = pages.page([str(raw["key"]) for raw in page if raw.get("key")])
+                found += list({str(raw.get("key")): raw for raw in page if str(raw.get("key")) in fresh}.values())
+                offset += len(page)
                 total = optional_int(data, "total", site, what)
-                if not page or total is None or len(found) >= total:
-                    pages.ended(total, len(found))
+                if not page or total is None or offset >= total:
+                    pages.ended(total, offset)
                     break
         position = {key: n for n, key in enumerate(keys)}
         return sorted(found, key=lambda raw: position.get(str(raw.get("id")), position.get(str(raw.get("key")), 0)))
@@ -211,8 +212,8 @@ class JiraReader:
             url = self.connection.url("search/jql", "3") if cloud else self.connection.url("search", "2")
             data = answer(self.connection.request("GET", url, what, params=params), site, what, "issues")
             idents = [_ident(raw, "id" if cloud else "key", site, what) for raw in data["issues"]]
-            pages.page(idents)
-            found += idents
+            fresh = pages.page(idents)
+            found += [ident for ident in dict.fromkeys(idents) if ident in fresh]  # once, even if listed twice
             start += len(idents)
             if cloud:
                 token = optional_text(data, "nextPageToken", site, what)
@@ -279,16 +280,18 @@ class JiraReader:
         site, what = self.connection.base_url, f"reading comments of {key}"
         pages = Pages(site, what, "comments")
         pages.page(_comment_ids(comments))
+        offset = len(comments)
         while True:
             data = answer(self.connection.request("GET", self.connection.issue_url(key, "/comment"), what,
-                                                  params={"startAt": len(comments), "maxResults": 5000}),
+                                                  params={"startAt": offset, "maxResults": 5000}),
                           site, what, "comments")
             page = data["comments"]
-            pages.page(_comment_ids(page))
-            comments += page
+            fresh = pages.page(_comment_ids(page))
+            comments += [c for c in page if not isinstance(c, dict) or c.get("id") is None or str(c["id"]) in fresh]
+            offset += len(page)
             total = optional_int(data, "total", site, what)
-            if not page or total is None or len(comments) >= total:
-                pages.ended(total, len(comments))
+            if not page or total is None or offset >= total:
+                pages.ended(total, offset)
                 return comments
 
 

@@ -23,11 +23,13 @@ from steward.core.model import Issue, Marker, Step
 from steward.core.registry import split_fact_name
 from steward.core.rules import Rule, facts_used
 from steward.core.timeutil import utcnow
-from steward.core.tracker import Tracker
+from steward.core.tracker import DigestRecord, Tracker
 from steward.plugins.transport import ATTEMPTS, MAX_WAIT, RetryPolicy
 
+from .digest import JiraDigests
 from .fields import read_catalogue, resolve
 from .hierarchy import CHILD_FACTS, ChildJoin
+from .people import JiraPeople
 from .pushdown import combine_jql, pushdown_clause, read_needs
 from .read import BULK_CHANGELOG_MAX, PAGE_SIZE, JiraReader
 from .reconcile import recheck, reconcile
@@ -45,7 +47,8 @@ class JiraTracker(Tracker):
                  jitter: Callable[[], float] = random.random, attempts: int = ATTEMPTS, max_wait: float = MAX_WAIT,
                  page_size: int = PAGE_SIZE, bulk_size: int = BULK_CHANGELOG_MAX, run: str | None = None):
         policy = RetryPolicy(attempts=attempts, max_wait=max_wait, sleep=sleep, clock=clock, jitter=jitter)
-        self.connection = JiraConnection(url, os.environ if env is None else env, policy)
+        env = os.environ if env is None else env
+        self.connection = JiraConnection(url, env, policy)
         self.run = run or new_run_id()  # named in every comment footer and marker this tracker writes
         # Who Steward writes as, asked at most once and only when a comment carries a footer.
         self._identity = Identity.later(self.connection.whoami)
@@ -55,6 +58,8 @@ class JiraTracker(Tracker):
         self.clause: str | None = None
         self.fields: dict[str, FieldMapping] = {}
         self.join_children = True  # hold parents back until their children are read (hierarchy.py)
+        self.people = JiraPeople(self.connection)
+        self.digests = JiraDigests(self.connection, self._identity, env)
 
     @property
     def base_url(self) -> str:
@@ -81,6 +86,11 @@ class JiraTracker(Tracker):
             log.warning("no Jira field is mapped for %s: their facts stay missing on Jira", ", ".join(unmapped))
         if len(unmapped) < len(fields):
             self.reader.mapped = self.writer.mapped = resolve(fields, read_catalogue(self.connection))
+
+    def mention(self, person: str, name: str) -> str:
+        """Cloud `[~accountid:ID]`, Data Center `[~name]` (v2 wiki markup); a person Jira does not know or
+        has deactivated is written as their plain name, with a warning (people.py)."""
+        return self.people.mention(person, name)
 
     def narrow(self, rules: list[Rule]) -> None:
         """Push the rules' conditions into the JQL and ask only for the fields they read."""
@@ -127,6 +137,14 @@ class JiraTracker(Tracker):
 
     def reconcile(self, written: list[tuple[Issue, list[Step]]], now: datetime) -> list[Step]:
         return reconcile(self.reader, self.writer, self._identity, self.run, written)
+
+    def find_digest(self, period: str) -> DigestRecord | None:
+        return self.digests.find(period)
+
+    def publish_digest(self, period: str, title: str, body: str, sent: frozenset[str],
+                       now: datetime) -> DigestRecord:
+        """One issue per period in STEWARD_DIGEST_PROJECT, updated on a rerun (digest.py)."""
+        return self.digests.publish(period, title, body, sent)
 
     def close(self) -> None:
         self.connection.close()

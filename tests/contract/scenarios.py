@@ -137,6 +137,9 @@ def jira(flavor: str, rules_dir: Path) -> Checked:
         for args in (["plan", *base], ["apply", *base], ["apply", *base, "--rules", str(rules)],
                      ["plan", *base, "--since", "2026-11-19T09:00:00Z"], ["apply", *base, "--rules", str(fields)]):
             _invoke(args, env, checked)
+        digest = ["digest", *base[:-2], "--post"]  # the digest issue: created, then found again and updated
+        for _ in range(2):
+            _invoke(digest, {**env, "STEWARD_DIGEST_PROJECT": "OPS"}, checked)
         checked.add(server, contract)
     return checked
 

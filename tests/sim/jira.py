@@ -38,12 +38,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from . import jira_create, jira_people
 from .server import Request, Response
 
 CLOUD, DATACENTER = "cloud", "datacenter"
-WRITE_KINDS = ("edit", "property", "transition", "comment_delete")
+WRITE_KINDS = ("edit", "property", "transition", "comment_delete", "issue_create", "issue_delete")
 ISSUE_KINDS = ("edit", "issue_read", "comment_read", "comment_delete", "property", "property_read", "transitions",
-               "transition")
+               "transition", "issue_delete")
 STEWARD = "steward-bot"  # the account behind the simulator's token: what Steward writes as
 STEWARD_DC_KEY = "JIRAUSER10100"  # its user key on Data Center (keys of users made since Jira 8 look so)
 USERS = ("aisha.khan", "tom.becker", "mei.lin", "omar.haddad", "sara.costa", "li.wei")
@@ -339,6 +340,9 @@ class JiraSim:
         self.served_keys = 0  # issues returned by searches for ids or keys only
         self.received: list[Request] | None = None  # set to [] to keep every request handled, in order
         self.forbidden: set[str] = set()  # request kinds the account lacks the permission for: 403
+        self.gone_users: set[str] = set()  # user names deleted since (GET /user: 404), see jira_people.py
+        self.inactive_users: set[str] = set()  # and deactivated (active: false)
+        self.created: list[str] = []  # keys of the issues created through the API (jira_create.py)
         for n in range(1, issues + 1):
             self.add(self._generate(n).head())
 
@@ -599,6 +603,8 @@ class JiraSim:
         ("bulkfetch", re.compile(r"^changelog/bulkfetch$")),
         ("issue_bulk", re.compile(r"^issue/bulkfetch$")),
         ("myself", re.compile(r"^myself$")),
+        ("user", re.compile(r"^user$")),
+        ("issue_create", re.compile(r"^issue$")),
         ("comment_read", re.compile(r"^issue/[^/]+/comment$")),
         ("comment_delete", re.compile(r"^issue/[^/]+/comment/[^/]+$")),
         ("property", re.compile(r"^issue/[^/]+/properties/[^/]+$")),
@@ -615,7 +621,7 @@ class JiraSim:
         for kind, pattern in self._ROUTES:
             if pattern.match(rest):
                 if kind == "issue":
-                    kind = "edit" if request.method == "PUT" else "issue_read"
+                    kind = {"PUT": "edit", "DELETE": "issue_delete"}.get(request.method, "issue_read")
                 elif kind == "transitions" and request.method == "POST":
                     kind = "transition"
                 elif kind == "property" and request.method == "GET":
@@ -654,6 +660,10 @@ class JiraSim:
                 return self._issue_bulkfetch(request, base)
             if kind == "myself" and request.method == "GET":
                 return Response(200, self._myself(base, version))
+            if kind == "user" and request.method == "GET":
+                return jira_people.user(self, request, base, version)
+            if kind == "issue_create" and request.method == "POST":
+                return jira_create.create(self, request, base, version)
             key = rest.split("/")[1]
             if kind in ISSUE_KINDS and key not in self.issues:
                 return _errors(404, "Issue does not exist or you do not have permission to see it.")
@@ -665,6 +675,8 @@ class JiraSim:
                     _csv(params.get("properties", ""))))
             if kind == "edit":
                 return self._edit(key, request.json())
+            if kind == "issue_delete":
+                return jira_create.delete(self, key)
             if kind == "comment_read":
                 return self._comments(key, request, base, version)
             if kind in ("property", "property_read"):
@@ -837,7 +849,7 @@ class JiraSim:
                     errors["assignee"] = "User does not exist."
             elif name == "labels" and isinstance(value, list):
                 labels = list(value)
-            elif name in ("summary", "duedate"):
+            elif name in ("summary", "duedate", "description"):
                 other[name] = value
             else:
                 errors[name] = f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
@@ -857,6 +869,8 @@ class JiraSim:
             issue.assignee = assignee
         if "summary" in other:
             issue.summary = str(other["summary"])
+        if "description" in other:
+            issue.description = other["description"]
         if "duedate" in other:
             due = date.fromisoformat(other["duedate"]) if other["duedate"] else None
             items.append(self._item("due", issue.due, due))

@@ -16,6 +16,7 @@ import pytest
 
 from sim import harness
 from sim.jira import CLOUD, DATACENTER, JiraSim, credentials
+from sim.jira_people import readable_comments
 from sim.server import Faults, SimServer
 from steward.core import rulefile
 from steward.core.runner import Runner, RunOptions
@@ -50,8 +51,8 @@ def assert_landed_once(sim: JiraSim, actions: list[dict[str, Any]]) -> None:
         issue = sim.issues[action["issue"]]
         if action["type"] == "comment":
             footer = f"Steward · rule {action['rule']} · step {action['level']}"
-            found = [b for b in sim.steward_comments(issue.key) if b.startswith(action["value"]) and footer in b]
-            assert len(found) == 1, (action, sim.steward_comments(issue.key))
+            found = [b for b in readable_comments(sim, issue.key) if b.startswith(action["value"]) and footer in b]
+            assert len(found) == 1, (action, readable_comments(sim, issue.key))
         elif action["type"] == "add_labels":
             assert all(issue.labels.count(label) == 1 for label in action["value"]), (action, issue.labels)
         elif action["type"] == "remove_labels":

@@ -16,6 +16,7 @@ import pytest
 
 from sim import harness
 from sim.jira import JiraSim, credentials
+from sim.jira_people import readable_comments
 from sim.server import FAULT_KINDS, Faults, SimServer
 from sim.test_jira_e2e import FLAVORS, JQL, NOW, TOKEN, assert_landed_once, cli, run
 
@@ -48,7 +49,7 @@ def test_random_faults_complete_every_action_once_or_defer_it(flavor, fault, see
     assert_landed_once(sim, done)
     for action in failed:
         if action["type"] == "comment":
-            assert not any(b.startswith(action["value"]) for b in sim.steward_comments(action["issue"]))
+            assert not any(b.startswith(action["value"]) for b in readable_comments(sim, action["issue"]))
     assert all(TOKEN not in w for w in plan.warnings)
 
 

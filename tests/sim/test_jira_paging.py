@@ -11,6 +11,8 @@ from sim.jira import CLOUD, DATACENTER, WRITE_KINDS, JiraSim, credentials
 from sim.jira_broken import BrokenJira
 from sim.server import SimServer
 from sim.test_jira_e2e import JQL, NOW, TOKEN
+from steward.core.errors import TrackerError
+from steward.plugins.jira.answers import Pages
 
 
 def apply(server: SimServer, flavor: str, **env: str):
@@ -39,9 +41,10 @@ def test_a_search_that_pages_wrongly_stops_the_run_before_any_write(flavor, mode
 
 
 def test_comments_read_from_a_server_ignoring_start_at_are_never_taken_twice():
-    sim = JiraSim(DATACENTER, 30, seed=2, now=NOW, inline_comments=1, many_comments_rate=0.0)
-    first = next(k for k in sim.issues if len(sim.full(k).comments) >= 2)  # the first whose list is cut
-    with SimServer(BrokenJira(sim, "ignore_start")) as server:
+    """The server answers every comment page from the start: the inline two, again and again."""
+    sim = JiraSim(DATACENTER, 30, seed=2, now=NOW, inline_comments=2, comment_page_cap=2, many_comments_rate=0.0)
+    first = next(k for k in sim.issues if len(sim.full(k).comments) >= 3)  # the first whose list is cut
+    with SimServer(BrokenJira(sim, "ignore_start", limit=1000)) as server:
         done = apply(server, DATACENTER)
         assert server.requests(*WRITE_KINDS) == 0
     assert done.returncode == 2, done.stderr
@@ -59,3 +62,13 @@ def test_a_repeated_changelog_token_after_writes_stops_the_run_and_says_it_was_p
     assert done.returncode == 3, done.stderr
     assert "sent the same nextPageToken twice while reading changelogs in bulk" in done.stdout + done.stderr
     assert changelog_reads == 2
+
+
+def test_a_page_that_begins_with_an_item_already_sent_is_a_moved_offset_not_a_broken_server():
+    """Someone created a matching issue while Steward paged: the next page repeats the last item once. That
+    item is dropped; only a page made wholly of items already sent stops the run."""
+    pages = Pages("https://jira.example.com", "searching issues")
+    assert pages.page(["OPS-1", "OPS-2", "OPS-3"]) == {"OPS-1", "OPS-2", "OPS-3"}
+    assert pages.page(["OPS-3", "OPS-4"]) == {"OPS-4"}
+    with pytest.raises(TrackerError, match="sent issues it had already sent .OPS-3, OPS-4.: it ignores startAt"):
+        pages.page(["OPS-3", "OPS-4"])
