@@ -23,10 +23,11 @@ from steward.core.errors import TrackerError
 from steward.core.ledger import Identity
 from steward.core.markers import dedupe, find_markers, new_run_id
 from steward.core.model import Issue, Marker, Step
-from steward.core.tracker import Tracker
+from steward.core.tracker import DigestRecord, Tracker
 from steward.plugins.transport import read_timeout
 
 from .comments import PostedComment, later_copies
+from .digest import GitHubDigests
 from .parse import ACTIONS_LOGINS, DEFAULT_PRIORITY_PREFIX
 from .read import GitHubReader
 from .transport import DEFAULT_API_URL, DEFAULT_TIMEOUT, PAGE_SIZE, WRITES_PER_MINUTE, GitHubConnection, Pacer
@@ -58,6 +59,7 @@ class GitHubTracker(Tracker):
         self.reader = GitHubReader(self.connection, owner, name, priority_prefix, reads)
         self.reader.identity = self._identity
         self.writer = GitHubWriter(self.connection, owner, name, self.run)
+        self.digests = GitHubDigests(self.connection, self.writer, self._identity)
 
     @property
     def requests(self) -> dict[str, int]:
@@ -129,6 +131,13 @@ class GitHubTracker(Tracker):
 
     def record_done(self, issue: Issue, marker: Marker) -> None:
         self.writer.record_pending(issue, marker)
+
+    def find_digest(self, period: str) -> DigestRecord | None:
+        return self.digests.find(period)
+
+    def publish_digest(self, period: str, title: str, body: str, sent: frozenset[str],
+                       now: datetime) -> DigestRecord:
+        return self.digests.publish(period, title, body, sent, now)
 
     def identity(self) -> Identity:
         return self._identity

@@ -187,7 +187,7 @@ class GitHubSim(GitHubRest):
         if rest == ["labels"]:
             return "rest_labels" if method == "GET" else "rest_label_create"
         if rest == ["issues"]:
-            return "rest_issues"
+            return "rest_issues" if method == "GET" else "rest_issue_create"
         if len(rest) == 2 and rest[0] == "issues":
             return "rest_issue" if method == "GET" else "rest_issue_update"
         if len(rest) == 3 and rest[:2] == ["issues", "comments"]:

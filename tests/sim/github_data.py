@@ -32,7 +32,7 @@ DOCS = "https://docs.github.com/rest"
 READ_KINDS = ("graphql_sweep", "graphql_issue", "graphql_timeline", "graphql_recheck", "graphql_reconcile",
               "rest_issues", "rest_issue", "rest_comments", "rest_timeline", "rest_events", "rest_labels", "rest_user")
 WRITE_KINDS = ("rest_comment_create", "rest_label_add", "rest_label_remove", "rest_label_create", "rest_assign",
-               "rest_issue_update", "rest_comment_edit", "rest_comment_delete")
+               "rest_issue_update", "rest_comment_edit", "rest_comment_delete", "rest_issue_create")
 TIMELINE_TYPENAMES = {"comment": "IssueComment", "labeled": "LabeledEvent", "unlabeled": "UnlabeledEvent",
                       "assigned": "AssignedEvent", "unassigned": "UnassignedEvent",
                       "renamed": "RenamedTitleEvent", "closed": "ClosedEvent", "reopened": "ReopenedEvent"}
