@@ -21,7 +21,7 @@ from steward.core.timeutil import format_time
 from steward.plugins.transport import Exhausted
 
 from .answers import malformed, mapping
-from .paging import Pages
+from .paging import Pages, check_total
 from .queries import sweep_numbers_query, sweep_query
 from .transport import GitHubError
 
@@ -59,6 +59,7 @@ def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> I
     full = size = reader.connection.page_size
     pages = Pages(reader.repo, "reading issues")
     cursor = None
+    total = None  # as GitHub states it on the first page: compared with what arrived at the end
     while True:
         variables = {"owner": reader.owner, "name": reader.name, "first": size, "cursor": cursor,
                      "states": states, "since": format_time(since) if since else None}
@@ -82,10 +83,13 @@ def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> I
         if not isinstance(nodes, list):
             raise malformed("reading issues", {"nodes": nodes})
         page = mapping(connection.get("pageInfo"), "reading issues", connection)
+        if total is None:
+            total = connection.get("totalCount")
         cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(nodes))
         pages.arrived([n["number"] for n in nodes if isinstance(n, dict) and isinstance(n.get("number"), int)])
         yield reader._readable(nodes, reader._from_graphql_node)
         if cursor is None:
+            check_total(reader.repo, f"the sweep of {state} issues", total, len(pages.items))
             return
         size = min(full, size * 2)
 
