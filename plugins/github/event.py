@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +104,12 @@ def _append(path: str | None, text: str) -> None:
         out.write(text)
 
 
+def _numbers(keys: Iterable[str]) -> str:
+    """Issue numbers as a one-line JSON list, each once, in order (`fromJSON` in a workflow reads it)."""
+    numbers = sorted({int(key.lstrip("#")) for key in keys if key.lstrip("#").isdigit()})
+    return json.dumps(numbers)
+
+
 def summary_text(markdown: str) -> str:
     return fit(markdown, SUMMARY_LIMIT)
 
@@ -140,7 +147,7 @@ def event(event_path, event_name, rule_specs, url, dry_run, max_actions, fail_on
         if target.sender and identity is not None and identity.wrote(target.sender):
             target.skip = f"the event was caused by Steward itself ({target.sender})"
     if target.skip:
-        _append(os.environ.get("GITHUB_OUTPUT"), "findings=0\nactions=0\n")
+        _append(os.environ.get("GITHUB_OUTPUT"), "findings=0\nactions=0\nissues-found=[]\nissues-acted-on=[]\n")
         click.echo(f"steward: nothing to do: {target.skip}")
         return
     now = now or utcnow()
@@ -151,5 +158,7 @@ def event(event_path, event_name, rule_specs, url, dry_run, max_actions, fail_on
     click.echo(report.render(plan, rules, now, mode, fmt), nl=False)
     _append(os.environ.get("GITHUB_STEP_SUMMARY"), summary_text(report.render(plan, rules, now, mode, "markdown")))
     actions = sum(len(s.actions) or 1 for s in plan.steps)
-    _append(os.environ.get("GITHUB_OUTPUT"), f"findings={len(plan.findings)}\nactions={actions}\n")
+    _append(os.environ.get("GITHUB_OUTPUT"), f"findings={len(plan.findings)}\nactions={actions}\n"
+            f"issues-found={_numbers(f.issue for f in plan.findings)}\n"
+            f"issues-acted-on={_numbers(s.issue for s in plan.steps)}\n")
     sys.exit(run_exit_code(plan, fail_on_findings))

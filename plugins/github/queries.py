@@ -64,6 +64,7 @@ def sweep_query(with_type: bool = True, extra: str = "") -> str:
   repository(owner: $owner, name: $name) {{
     issues(first: $first, after: $cursor, states: $states, filterBy: {{since: $since}},
            orderBy: {{field: CREATED_AT, direction: ASC}}) {{
+      totalCount
       pageInfo {{ hasNextPage endCursor }}
       nodes {{{_issue_fields(with_type, extra)}
       }}

@@ -22,6 +22,7 @@ from steward.core.timeutil import format_time
 
 from .answers import malformed, mapping
 from .comments import PostedComment, from_graphql
+from .digest import is_digest
 from .paging import Pages, PagingError, check_total
 from .parse import Event, build_issue, graphql_event, raw_from_graphql, raw_from_rest, rest_event
 from .projects import Projects
@@ -295,7 +296,8 @@ class GitHubReader:
                     item.get("html_url") or f"item {index + 1} of a page"
                 log.warning("%s: skipped: GitHub's data for it could not be read (%s: %s)", name,
                             type(error).__name__, error)
-        return issues
+        # Steward's own digest of a review period is not work to govern (digest.py).
+        return [issue for issue in issues if not is_digest(issue, self.identity)]
 
     def _from_graphql_node(self, node: dict[str, Any]) -> Issue:
         raw = raw_from_graphql(node, "" if self.qualified else self.repo)

@@ -2,10 +2,11 @@
 
 A page GitHub cannot answer in time (502, a timeout, or a 200 whose `errors` say "timeout" or "something went
 wrong": a page of 100 issues with long timelines is heavy) is asked again at half the size, down to one issue;
-after each page that does arrive the size grows back. An issue GitHub cannot answer for even alone is named
-in a warning and skipped (a light query of numbers only steps past it), the rest of the sweep goes on, and the
-run says it was partial (exit 3). Paging itself is never trusted (paging.py); an answer of the wrong shape is
-an error (answers.py).
+after each page that does arrive the size grows back, but not past a size that failed until the sweep has
+stepped past an issue it skipped or read a few pages in a row (a 502 costs every retry of the shared policy).
+An issue GitHub cannot answer for even alone is named in a warning and skipped (a light query of numbers only
+steps past it), the rest of the sweep goes on, and the run says it was partial (exit 3). Paging itself is
+never trusted (paging.py); an answer of the wrong shape is an error (answers.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from steward.core.timeutil import format_time
 from steward.plugins.transport import Exhausted
 
 from .answers import malformed, mapping
-from .paging import Pages
+from .paging import Pages, check_total
 from .queries import sweep_numbers_query, sweep_query
 from .transport import GitHubError
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("steward.github")
 
 PAGE_FLOOR = 1  # issues: below this a page is not shrunk further, its issues are skipped
+CALM_PAGES = 4  # pages read in a row after a failure before pages may grow back to full size
 _OVERLOADED = ("timeout", "timed out", "something went wrong", "try again", "loading")
 
 
@@ -57,9 +59,11 @@ def _reason(error: TrackerError) -> str:
 
 def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> Iterator[list[Issue]]:
     states = {"open": ["OPEN"], "closed": ["CLOSED"], "all": ["OPEN", "CLOSED"]}[state]
-    full = size = reader.connection.page_size
+    full = size = limit = reader.connection.page_size  # `limit`: below the smallest size that failed here
+    arrived = 0  # pages in a row since the last failure
     pages = Pages(reader.repo, "reading issues")
     cursor = None
+    total = None  # as GitHub states it on the first page: compared with what arrived at the end
     while True:
         variables = {"owner": reader.owner, "name": reader.name, "first": size, "cursor": cursor,
                      "states": states, "since": format_time(since) if since else None}
@@ -70,7 +74,8 @@ def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> I
             if not overloaded(error):
                 raise
             if size > PAGE_FLOOR:
-                smaller = max(PAGE_FLOOR, size // 2)
+                smaller = limit = max(PAGE_FLOOR, size // 2)
+                arrived = 0
                 log.warning("GitHub could not answer a page of %d issues of %s (%s); asking for %d at a time",
                             size, reader.repo, _reason(error), smaller)
                 size = smaller
@@ -78,18 +83,25 @@ def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> I
             cursor = _skip(reader, variables, pages, error)
             if cursor is None:
                 return
+            limit = full  # past the issue GitHub could not answer for: pages may grow to full size again
             continue
         connection = _issues(data, reader.repo)
         nodes = connection.get("nodes")
         if not isinstance(nodes, list):
             raise malformed("reading issues", {"nodes": nodes})
         page = mapping(connection.get("pageInfo"), "reading issues", connection)
+        if total is None:
+            total = connection.get("totalCount")
         cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(nodes))
         pages.arrived([n["number"] for n in nodes if isinstance(n, dict) and isinstance(n.get("number"), int)])
         yield reader._readable(nodes, reader._from_graphql_node)
         if cursor is None:
+            check_total(reader.repo, f"the sweep of {state} issues", total, len(pages.items))
             return
-        size = min(full, size * 2)
+        arrived += 1
+        if arrived >= CALM_PAGES:
+            limit = full
+        size = min(limit, size * 2)
 
 
 def _issues(data: dict[str, Any], repo: str) -> dict[str, Any]:

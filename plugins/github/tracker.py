@@ -24,10 +24,11 @@ from steward.core.fields import FieldMapping
 from steward.core.ledger import Identity
 from steward.core.markers import dedupe, find_markers, new_run_id
 from steward.core.model import Issue, Marker, Step
-from steward.core.tracker import Tracker
+from steward.core.tracker import DigestRecord, Tracker
 from steward.plugins.transport import read_timeout
 
 from .comments import PostedComment, later_copies
+from .digest import GitHubDigests
 from .parse import ACTIONS_LOGINS, DEFAULT_PRIORITY_PREFIX
 from .projects import Projects
 from .read import GitHubReader
@@ -64,6 +65,8 @@ class GitHubTracker(Tracker):
         self.projects = Projects(self.connection)
         self._repos: dict[str, tuple[GitHubReader, GitHubWriter]] = {}  # by OWNER/REPO: reads and writes there
         self.reader, self.writer = self._at(repo) if not self.org else (self._reader(owner, ""), None)
+        # The digest issue lives in the repository; an organisation run has none to put it in.
+        self.digests = GitHubDigests(self.connection, self.writer, self._identity) if self.writer else None
 
     def _reader(self, owner: str, name: str) -> GitHubReader:
         reader = GitHubReader(self.connection, owner, name, self.priority_prefix, self._reads, qualified=self.org)
@@ -176,6 +179,19 @@ class GitHubTracker(Tracker):
 
     def record_done(self, issue: Issue, marker: Marker) -> None:
         self._of(issue)[1].record_pending(issue, marker)
+
+    def _digests(self) -> GitHubDigests:
+        if self.digests is None:
+            raise TrackerError(f"a digest issue needs a repository: use --tracker github:{self.repo}/REPO to say "
+                               "where it goes")
+        return self.digests
+
+    def find_digest(self, period: str) -> DigestRecord | None:
+        return self._digests().find(period)
+
+    def publish_digest(self, period: str, title: str, body: str, sent: frozenset[str],
+                       now: datetime) -> DigestRecord:
+        return self._digests().publish(period, title, body, sent, now)
 
     def identity(self) -> Identity:
         return self._identity

@@ -178,9 +178,12 @@ class GitHubConnection:
     def comment(self, path: str, body: str, what: str, landed: Callable[[], bool] | None) -> Any:
         """POST a comment exactly once: after a 5xx or a lost answer it is only sent again once `landed()`
         says it is not there. Returns GitHub's answer (the comment), or None when it had landed unanswered."""
+        return self.post_once(path, {"body": body}, what, landed)
+
+    def post_once(self, path: str, body: dict[str, Any], what: str, landed: Callable[[], bool] | None) -> Any:
+        """POST something that must exist once (a comment, an issue): see `comment`."""
         result = self.transport.write_once(
-            lambda: self._exchange("write", lambda: self.requester.requestJsonAndCheck("POST", path,
-                                                                                       input={"body": body})),
+            lambda: self._exchange("write", lambda: self.requester.requestJsonAndCheck("POST", path, input=body)),
             what, landed=landed)
         return None if result is None else result[1]
 

@@ -170,7 +170,8 @@ class GitHubWriter:
                                f"not_planned, not {target!r}")
         self.connection.rest("PATCH", self._issue_path(issue), body=body, what=f"moving {issue.key} to {target}")
 
-    def _ensure_label(self, label: str) -> None:
+    def ensure_label(self, label: str) -> None:
+        """Create the label in the repository if it is not there yet."""
         if self._repo_labels is None:
             self._repo_labels = set()
             for items in self.connection.rest_pages(f"/repos/{self.owner}/{self.name}/labels", {},
@@ -188,7 +189,7 @@ class GitHubWriter:
         self._repo_labels.add(label)
 
     def _add_label(self, issue: Issue, label: str) -> None:
-        self._ensure_label(label)
+        self.ensure_label(label)
         self.connection.rest("POST", f"{self._issue_path(issue)}/labels", body={"labels": [label]},
                              what=f"adding label {label!r} to {issue.key}")
 

@@ -176,6 +176,10 @@ def github(work: Path) -> Checked:
         _invoke(ghsim.run_args("plan", ghsim.SIM_NOW, "--query", "number:7"),
                 {**env, "STEWARD_GITHUB_READS": "rest"}, checked)
         _invoke(_event_args(work, server.url), env, checked)
+        # The digest of a review period: opened once, then found again and updated.
+        for _ in range(2):
+            _invoke(["digest", "--tracker", f"github:{ghsim.REPO}", "--now", ghsim.stamp(ghsim.SIM_NOW) or "",
+                     "--post"], env, checked)
         checked.add(server, contract)
     typeless = ghsim.GitHubSim(issues=5, seed=2, issue_types=False)  # an older GHES: the adapter drops issueType
     contract = GitHubContract()

@@ -40,7 +40,8 @@ EXERCISED = {
                "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
                "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
                "POST /repos/{owner}/{repo}/issues/{issue_number}/assignees",
-               "GET /repos/{owner}/{repo}/labels", "POST /repos/{owner}/{repo}/labels", "GET /user"},
+               "GET /repos/{owner}/{repo}/labels", "POST /repos/{owner}/{repo}/labels", "GET /user",
+               "POST /repos/{owner}/{repo}/issues"},
 }
 
 

@@ -36,7 +36,7 @@ def test_event_mode_for_each_webhook_payload(name, cassette, github_env):
     summary = github_env["summary"].read_text()
     assert summary.startswith("## Steward apply") and "#1" in summary
     outputs = dict(line.split("=", 1) for line in github_env["output"].read_text().split())
-    assert outputs == {"findings": "1", "actions": "2"}
+    assert outputs == {"findings": "1", "actions": "2", "issues-found": "[1]", "issues-acted-on": "[1]"}
 
 
 def test_event_dry_run_reads_one_issue_in_one_request(cassette, github_env):
@@ -112,7 +112,7 @@ def test_ignored_events_make_no_request(change, why, tmp_path, github_env, casse
         result = run("--github-event", path, "--now", NOW)
     assert result.exit_code == 0 and why in result.output
     assert cass.play_count == 0
-    assert github_env["output"].read_text() == "findings=0\nactions=0\n"
+    assert github_env["output"].read_text() == "findings=0\nactions=0\nissues-found=[]\nissues-acted-on=[]\n"
 
 
 def test_a_bot_named_in_the_environment_is_steward(tmp_path, github_env, cassette, monkeypatch):

@@ -89,6 +89,7 @@ class GitHubSim(ProjectsSim, SearchAndLinks, GitHubRest):
         self.changed: dict[int, SimIssue] = {}  # issues written to (or added), kept; the rest is generated
         self.added: set[int] = set()  # numbers outside 1..issues, added by hand
         self._index: dict[int, tuple[str, datetime, datetime]] = {}
+        self._total: tuple[Any, int] = (None, 0)  # the sweep's last totalCount, by what it depends on
         self.repo_labels: dict[str, dict[str, Any]] = {}
         for index, name_ in enumerate(CLASSES + ("exception", "decision", "temporary-approval", "blocked",
                                                  "escalated", "bug") + PRIORITIES):
@@ -193,7 +194,7 @@ class GitHubSim(ProjectsSim, SearchAndLinks, GitHubRest):
         if rest == ["labels"]:
             return "rest_labels" if method == "GET" else "rest_label_create"
         if rest == ["issues"]:
-            return "rest_issues"
+            return "rest_issues" if method == "GET" else "rest_issue_create"
         if len(rest) == 2 and rest[0] == "issues":
             return "rest_issue" if method == "GET" else "rest_issue_update"
         if len(rest) == 3 and rest[:2] == ["issues", "comments"]:
@@ -340,7 +341,13 @@ class GitHubSim(ProjectsSim, SearchAndLinks, GitHubRest):
             # The light query a degraded sweep steps past issues with asks for numbers only.
             nodes.append({"number": number} if "nodes { number }" in query else
                          self._node(issue, query, page_size, types))
-        return {"pageInfo": {"hasNextPage": more, "endCursor": end}, "nodes": nodes}
+        answer: dict[str, Any] = {"pageInfo": {"hasNextPage": more, "endCursor": end}, "nodes": nodes}
+        if re.search(r"\)\s*\{\s*totalCount", query):  # the issues' total, where the sweep asks for it
+            key = (order, tuple(sorted(states)), since, self.clock, len(self.changed))  # any write changes it
+            if self._total[0] != key:
+                self._total = (key, len(self._ordered(order, states, since)))
+            answer = {"totalCount": self._total[1], **answer}
+        return answer
 
     def _node(self, issue: SimIssue, query: str, page_size: int, types: set[str]) -> dict[str, Any]:
         """An issue as the query asks for it: with `issueType` and people's names only where asked."""

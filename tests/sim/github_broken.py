@@ -5,7 +5,7 @@
 - `paging`: `repeat_cursor` (the sweep ignores `after` and sends the first page, with its cursor, again),
   `self_link` (a REST listing's second page links to itself as `rel="next"`), `endless_timeline` (an issue's
   timeline never ends: fresh cursors, items again from the start), `timeline_total` (`totalCount` says three
-  more items than there are).
+  more items than there are), `sweep_total` (the sweep's `totalCount` says five more issues than match).
 - `malformed`: a script of (request kind, shape) consumed in order, as `Faults.script` is: `empty` (200 with
   no body), `data_null` (`{"data": null}`), `html` (a proxy's HTML page), `wrong_type` (JSON of the wrong
   shape: `repository.issues` a string, a REST list an object), `ok` (answered as usual: the next entry
@@ -63,6 +63,10 @@ class BrokenGitHub(GitHubSim):
                 request = Request(request.method, request.path, request.query, request.headers,
                                   _encode(payload))
         response = super().handle(request)
+        if self.paging == "sweep_total" and kind == "graphql_sweep" and isinstance(response.body, dict):
+            issues = ((response.body.get("data") or {}).get("repository") or {}).get("issues") or {}
+            if "totalCount" in issues:
+                issues["totalCount"] += 5
         if self.paging == "self_link" and kind in ("rest_issues", "rest_timeline") and \
                 int(request.param("page") or 1) >= 2 and response.status == 200:
             host = request.headers.get("host", "api.github.com")

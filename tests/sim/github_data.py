@@ -34,7 +34,7 @@ READ_KINDS = ("graphql_sweep", "graphql_search", "graphql_issue", "graphql_timel
               "rest_comments", "rest_timeline", "rest_events", "rest_labels", "rest_user")
 WRITE_KINDS = ("graphql_field_update", "graphql_item_add",
                "rest_comment_create", "rest_label_add", "rest_label_remove", "rest_label_create", "rest_assign",
-               "rest_issue_update", "rest_comment_edit", "rest_comment_delete")
+               "rest_issue_update", "rest_comment_edit", "rest_comment_delete", "rest_issue_create")
 TIMELINE_TYPENAMES = {"comment": "IssueComment", "labeled": "LabeledEvent", "unlabeled": "UnlabeledEvent",
                       "assigned": "AssignedEvent", "unassigned": "UnassignedEvent",
                       "renamed": "RenamedTitleEvent", "closed": "ClosedEvent", "reopened": "ReopenedEvent"}

@@ -134,6 +134,9 @@ class GitHubRest:
         since = parse_stamp(request.param("since")) if request.param("since") else None
         order = {"updated": "UPDATED_AT", "comments": "CREATED_AT"}.get(request.param("sort") or "", "CREATED_AT")
         numbers = self._ordered(order, states, since)
+        wanted = [name for name in (request.param("labels") or "").split(",") if name]
+        if wanted:  # issues carrying every one of these labels
+            numbers = [n for n in numbers if set(wanted) <= set(self.labels(n))]
         if request.param("direction", "desc") == "desc":
             numbers.reverse()
         return self._page(request, numbers, lambda n: self.rest_issue(self.issue(n)))
@@ -257,11 +260,33 @@ class GitHubRest:
         issue.updated = self.tick()
         return Response(204)
 
+    def _rest_issue_create(self, request: Request, parts: list[str]) -> Response:
+        """A new issue by Steward's login (the digest of a review period), with its labels (created if new)."""
+        body = request_json(request) or {}
+        if not body.get("title"):
+            return Response(422, {"message": "Validation Failed", "errors": [
+                {"resource": "Issue", "code": "missing_field", "field": "title"}], "documentation_url": DOCS})
+        at = self.tick()
+        issue = SimIssue(number=max(self.numbers(), default=0) + 1, title=str(body["title"]),
+                         body=str(body.get("body") or ""), created=at, updated=at, author=VIEWER)
+        for name in body.get("labels") or []:
+            if name not in self.repo_labels:  # GitHub creates a label it does not know
+                self.repo_labels[name] = {"id": 2000 + len(self.repo_labels), "name": name, "color": "ededed",
+                                          "description": None, "default": False}
+            issue.labels.append(str(name))
+        self.add(issue)
+        return Response(201, self.rest_issue(issue))
+
     def _rest_issue_update(self, request: Request, parts: list[str]) -> Response:
         issue = self._mutable(int(parts[4])) if parts[4].isdigit() else None
         if issue is None or request.method != "PATCH":
             return not_found()
         body = request_json(request) or {}
+        if isinstance(body.get("title"), str) and body["title"] != issue.title:  # GitHub records a rename
+            issue.event("renamed", VIEWER, self.tick(), previous=issue.title, current=body["title"])
+            issue.title, issue.updated = body["title"], self.clock
+        if isinstance(body.get("body"), str) and body["body"] != issue.body:
+            issue.body, issue.updated = body["body"], self.tick()
         state = body.get("state")
         if state in ("open", "closed") and state != issue.state:
             issue.state = state

@@ -75,3 +75,19 @@ def test_a_timeline_total_that_disagrees_is_reported():
     assert result.exit_code == 0, result.stderr
     warnings = json.loads(result.stdout)["warnings"]
     assert any(f"GitHub ({REPO}) said the history of #1 has" in w and "but sent" in w for w in warnings), warnings
+
+
+def test_a_sweep_total_that_disagrees_is_reported():
+    sim = BrokenGitHub(issues=150, seed=5, paging="sweep_total")
+    result, _ = run(sim, "plan")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    said = [w for w in report["warnings"] if w.startswith(f"GitHub ({REPO}) said the sweep of open issues has")]
+    assert said == [f"GitHub ({REPO}) said the sweep of open issues has {report['issues_seen'] + 5} items but "
+                    f"sent {report['issues_seen']}"]
+
+
+def test_a_sweep_whose_total_agrees_says_nothing():
+    sim = BrokenGitHub(issues=150, seed=5)
+    result, _ = run(sim, "plan")
+    assert result.exit_code == 0 and "said the sweep" not in result.stdout
