@@ -1,4 +1,4 @@
-"""Steward on GitHub, measured against the GitHub simulator (tests/sim/github.py) over loopback HTTP.
+"""Steward on GitHub, measured against the GitHub simulator (benchmarks/sim/github.py) over loopback HTTP.
 
     python benchmarks/github_sim.py [--issues 10000] [--latency 0.05] [--seed 1] [--violations 0.05]
                                     [--long-share 0] [--changed 25] [--naive-issues N] [--skip-naive]
@@ -46,7 +46,6 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
 
 from sim.github import READ_KINDS, SIM_NOW, WRITE_KINDS, GitHubSim, run_args, stamp, steward_env  # noqa: E402
 from sim.github_projects import SimField  # noqa: E402

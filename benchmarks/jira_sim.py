@@ -35,7 +35,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
 
 from sim.harness import child_env, steward_command  # noqa: E402
 from sim.jira import CLOUD, DATACENTER, JiraSim, credentials  # noqa: E402

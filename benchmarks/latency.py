@@ -5,7 +5,7 @@
     python benchmarks/latency.py --baseline /tmp/base --latency 0 # also an older checkout, CPU side by side
     python benchmarks/latency.py --memory 10000 100000 --latency  # peak memory only
 
-For each simulator (tests/sim: Jira Cloud, GitHub over GraphQL) and each latency, in one run:
+For each simulator (benchmarks/sim: Jira Cloud, GitHub over GraphQL) and each latency, in one run:
 - the network floor: the read requests the plan sends times the latency (what a reader that does nothing
   between requests would wait);
 - `plan` as Steward runs by default (reading two pages ahead, core/readahead.py) and with
@@ -28,7 +28,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
 
 from child_usage import measure  # noqa: E402
 from sim.github import READ_KINDS as GITHUB_READS  # noqa: E402

@@ -121,3 +121,13 @@ def test_every_room_has_a_row_in_the_architecture_page():
         elif f"`{name}`" not in rooms:
             missing.append(name)
     assert not missing, f"docs/architecture.md, section 3, has no row for {missing}"
+
+
+def test_benchmarks_and_simulators_do_not_import_the_tests():
+    """The simulators live in benchmarks/sim: the tests use them, the benchmarks never reach into tests/."""
+    test_modules = {p.stem for p in (ROOT / "tests").rglob("*.py")} | {"trackers", "contract", "jira", "github"}
+    for path in sorted((ROOT / "benchmarks").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert '"tests"' not in text and "'tests'" not in text, f"{_name(path)} puts tests/ on its path"
+        bad = [m for m, _ in _imports(path) if m.split(".")[0] in test_modules and not m.startswith(("sim", "steward"))]
+        assert not bad, f"{_name(path)} imports test modules {bad}"

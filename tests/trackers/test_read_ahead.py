@@ -1,0 +1,97 @@
+"""Reading ahead changes when pages are read, never what a run says or writes: plans byte-identical with and
+without it (STEWARD_READ_AHEAD=0) on the simulators' seeds, applies that leave the same tracker behind."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from sim.github import REPO, SIM_NOW, TOKEN, GitHubSim, run_args, run_cli
+from sim.harness import run
+from sim.jira import CLOUD, DATACENTER, JiraSim, credentials
+from sim.server import SimServer
+
+from steward.core import report, rulefile
+from steward.core.runner import Runner, RunOptions
+from steward.plugins.github.tracker import GitHubTracker
+from steward.plugins.github.transport import Pacer
+from steward.plugins.jira.tracker import JiraTracker
+
+NOW = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
+STAMP = "2026-11-20T09:00:00Z"
+
+
+def jira_plan(server: SimServer, flavor: str, fmt: str, depth: str) -> str:
+    done = run(["plan", "--tracker", "jira", "--jira-url", server.url, "--jql", "project = OPS", "--now", STAMP,
+                "--format", fmt], {**credentials(flavor), "STEWARD_READ_AHEAD": depth})
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize(("flavor", "seed"), [(CLOUD, 1), (DATACENTER, 2), (CLOUD, 3)])
+def test_jira_plans_are_byte_identical_with_and_without_read_ahead(flavor, seed):
+    sim = JiraSim(flavor, 650, seed=seed, now=NOW)
+    with SimServer(sim) as server:
+        for fmt in ("json", "text"):
+            sequential = jira_plan(server, flavor, fmt, "0")
+            assert jira_plan(server, flavor, fmt, "2") == sequential
+            assert jira_plan(server, flavor, fmt, "1") == sequential
+            if fmt == "json":
+                assert json.loads(sequential)["findings"]
+
+
+@pytest.mark.parametrize("flavor", [CLOUD, DATACENTER])
+def test_jira_applies_leave_the_same_tracker_with_and_without_read_ahead(flavor):
+    rules = rulefile.load(rulefile.default_specs())
+    outcomes = []
+    for depth in (0, 2):
+        sim = JiraSim(flavor, 450, seed=5, now=NOW)
+        with SimServer(sim) as server:
+            tracker = JiraTracker(server.url, credentials(flavor), sleep=lambda seconds: None)
+            plan = Runner(tracker, rules, RunOptions(now=NOW, query="project = OPS", apply=True,
+                                                     read_ahead=depth)).run()
+            writes = server.requests("edit", "property", "transition", "comment_delete")
+        outcomes.append((report.render(plan, rules, NOW, "apply", "json"), sim.snapshot(), writes))
+    assert outcomes[0][2] > 0
+    assert outcomes[1] == outcomes[0]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_github_plans_are_byte_identical_with_and_without_read_ahead(seed):
+    sim = GitHubSim(issues=350, seed=seed)
+    with SimServer(sim) as server:
+        outputs = {}
+        for depth in ("0", "1", "2"):
+            for fmt in ("json", "text"):
+                args = [a if a != "json" else fmt for a in run_args("plan", SIM_NOW)]
+                result = run_cli(server.url, args, STEWARD_READ_AHEAD=depth)
+                assert result.exit_code in (0, 1), result.stderr
+                outputs[(depth, fmt)] = result.stdout
+    for fmt in ("json", "text"):
+        assert outputs[("2", fmt)] == outputs[("0", fmt)] == outputs[("1", fmt)]
+    assert json.loads(outputs[("0", "json")])["findings"]
+
+
+def test_github_applies_leave_the_same_repository_with_and_without_read_ahead():
+    rules = rulefile.load(rulefile.default_specs())
+    outcomes = []
+    for depth in (0, 2):
+        sim = GitHubSim(issues=260, seed=4)
+        with SimServer(sim) as server:
+            tracker = GitHubTracker(REPO, TOKEN, server.url, page_size=25,
+                                    pacer=Pacer(per_minute=0))
+            plan = Runner(tracker, rules, RunOptions(now=SIM_NOW, apply=True, read_ahead=depth)).run()
+        outcomes.append((report.render(plan, rules, SIM_NOW, "apply", "json"), sim.snapshot()))
+    assert json.loads(outcomes[0][0])["actions"]
+    assert outcomes[1] == outcomes[0]
+
+
+def test_a_bad_read_ahead_setting_is_one_line_and_exit_2():
+    sim = JiraSim(CLOUD, 5, seed=1, now=NOW)
+    with SimServer(sim) as server:
+        done = run(["plan", "--tracker", "jira", "--jira-url", server.url, "--jql", "project = OPS"],
+                   {**credentials(CLOUD), "STEWARD_READ_AHEAD": "lots"})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: STEWARD_READ_AHEAD must be a number of pages from 0 (no read-ahead) to 16, got 'lots'"]
