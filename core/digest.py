@@ -18,6 +18,7 @@ from .mentions import token
 from .model import Finding, Issue
 from .report import one_line
 from .review import Review, ReviewCollector, owners_ranked
+from .review_governance import decide_groups
 from .rules import RuleSet
 
 PERIODS = ("week", "month")
@@ -127,10 +128,19 @@ def digest_markdown(collector: DigestCollector, title: str, period: str) -> str:
              f"Period {period}: {review.issues:,} issues checked, {review.findings:,} open findings "
              f"({review.high_critical:,} high or critical), {review.no_owner:,} without an owner.", ""]
     lines += ["### What to decide next", ""]
-    # Owners are mentioned once, under "By owner": here they are named.
-    lines += [f"{n}. {_issue_link(item.key, item.url)} {item.title} · {item.severity} · "
-              f"{item.owner or '**no owner**'}" for n, item in enumerate(review.decide, 1)] or ["Nothing."]
-    lines += ["", "### By owner", ""]
+    # Owners are mentioned once, under "By owner": here they are named. Strategic items first (the report's
+    # grouping), numbered straight through.
+    number = 0
+    for altitude, items in decide_groups(review.decide):
+        lines += [f"**{altitude}**", ""]
+        for item in items:
+            number += 1
+            lines.append(f"{number}. {_issue_link(item.key, item.url)} {item.title} · {item.severity} · "
+                         f"{item.owner or '**no owner**'}")
+        lines.append("")
+    if not number:
+        lines += ["Nothing.", ""]
+    lines += ["### By owner", ""]
     for owner, _ in owners_ranked(review):
         items, total = review.owner_items.get(owner, ([], 0))
         if not items:

@@ -28,6 +28,9 @@ def test_the_digest_names_what_to_decide_and_mentions_each_owner_once(tmp_path):
     text = result.stdout
     assert text.startswith("## Governance review 2026-W47")
     assert "### What to decide next" in text and "OPS-150" in text.split("### By owner")[0]
+    decide = text.split("### What to decide next")[1].split("### By owner")[0]
+    assert decide.index("**Strategic**") < decide.index("**Operational**") < decide.index("**Tactical**")
+    assert "1. [OPS-300]" in decide.split("**Operational**")[0]  # strategic first, numbered straight through
     by_owner = text.split("### By owner")[1].split("###")[0]
     assert by_owner.count("@Li Wei") == 1 and "**no owner**" in by_owner
     assert "### Overdue reviews" in text and "OPS-111" in text.split("### Overdue reviews")[1]
