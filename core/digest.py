@@ -121,6 +121,10 @@ def _lines(lines: list[Line], empty: str) -> list[str]:
     return out + [""]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def digest_markdown(collector: DigestCollector, title: str, period: str) -> str:
     """The digest's text; owners appear as mention tokens (see core/mentions.py)."""
     review: Review = collector.review.result()
@@ -156,8 +160,8 @@ def digest_markdown(collector: DigestCollector, title: str, period: str) -> str:
     taken = sum(collector.steps_taken.values())
     movement = ", ".join(f"{rule} {count}" for rule, count in collector.steps_taken.most_common())
     lines += ["### This period", "",
-              f"{taken:,} Steward steps taken{': ' + movement if movement else ''}; "
-              f"{collector.closed:,} issues closed.", ""]
+              f"{_count(taken, 'Steward step')} taken{': ' + movement if movement else ''}; "
+              f"{_count(collector.closed, 'issue')} closed.", ""]
     return "\n".join(lines)
 
 
