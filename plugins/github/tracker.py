@@ -35,6 +35,7 @@ from .read import GitHubReader
 from .transport import DEFAULT_API_URL, DEFAULT_TIMEOUT, PAGE_SIZE, WRITES_PER_MINUTE, GitHubConnection, Pacer
 from .write import GitHubWriter
 
+GHOST = "ghost"  # the login GitHub shows in place of a deleted account
 log = logging.getLogger("steward.github")
 
 
@@ -192,6 +193,15 @@ class GitHubTracker(Tracker):
     def publish_digest(self, period: str, title: str, body: str, sent: frozenset[str],
                        now: datetime) -> DigestRecord:
         return self._digests().publish(period, title, body, sent, now)
+
+    def mention(self, person: str, name: str) -> str:
+        """`@login`. GitHub shows a deleted account as `ghost` (on its issues and comments), whom a mention
+        would not reach: that one is written as plain text, with a warning."""
+        if person.casefold() == GHOST:
+            log.warning("a person Steward would mention has deleted their GitHub account (shown as %r): "
+                        "written as plain text", person)
+            return name or person
+        return f"@{person}"
 
     def identity(self) -> Identity:
         return self._identity

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 from contract.known import unlisted
 from contract.trackers import GitHubContract
 from sim.github import REPO, TOKEN, run_args, run_cli
 from sim.github_broken import BrokenGitHub
-from sim.github_data import NAMES, USERS
+from sim.github_data import NAMES, SIM_NOW, USERS, Event, SimIssue
 from sim.server import SimServer
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9-]*(?:\[bot\])?)")
@@ -84,3 +85,27 @@ def test_names_are_read_from_graphql_and_fall_back_to_the_login():
     bot = build_issue(raw_from_graphql({**node, "author": {"__typename": "Bot", "login": "dependabot[bot]"}}),
                       REPO, "priority:")
     assert "dependabot[bot]" not in bot.people
+
+
+def test_a_deleted_account_is_written_as_plain_text_with_a_warning():
+    """GitHub shows a deleted account as `ghost`: mentioning it notifies nobody, so the comment names it in
+    plain text, a warning says so, and the write goes through."""
+    sim = BrokenGitHub(issues=0)
+    issue = SimIssue(number=1, title="Priority keeps moving", body="", created=SIM_NOW - timedelta(days=40),
+                     updated=SIM_NOW - timedelta(days=1), author="ghost", labels=["operational"],
+                     assignees=["li-wei"])
+    for n, (before, after) in enumerate([("priority: low", "priority: high"), ("priority: high", "priority: low"),
+                                         ("priority: low", "priority: high")]):
+        at = SIM_NOW - timedelta(days=10 - n)
+        issue.events += [Event(10 + 2 * n, "unlabeled", "li-wei", at, label=before),
+                         Event(11 + 2 * n, "labeled", "li-wei", at, label=after)]
+    issue.labels.append("priority: high")
+    sim.add(issue)
+    with SimServer(sim) as server:
+        result = run_cli(server.url, run_args("apply"))
+    assert result.exit_code == 0, result.stderr
+    posted = [body["body"] for kind, body in sim.received if kind == "rest_comment_create"]
+    churn = [text for text in posted if "priority changed" in text]
+    assert churn and "@ghost" not in churn[0] and "ghost" in churn[0] and "@li-wei" in churn[0]
+    warnings = json.loads(result.stdout)["warnings"]
+    assert any("deleted their GitHub account" in warning for warning in warnings), warnings
