@@ -29,7 +29,7 @@ from steward.plugins.transport import ATTEMPTS, MAX_WAIT, RetryPolicy
 from .fields import read_catalogue, resolve
 from .hierarchy import CHILD_FACTS, ChildJoin
 from .pushdown import combine_jql, pushdown_clause, read_needs
-from .read import BULK_CHANGELOG_MAX, PAGE_SIZE, JiraReader
+from .read import BULK_CHANGELOG_MAX, PAGE_SIZE, JiraReader, parallel_from
 from .reconcile import recheck, reconcile
 from .transport import JiraConnection
 from .write import JiraWriter
@@ -45,11 +45,12 @@ class JiraTracker(Tracker):
                  jitter: Callable[[], float] = random.random, attempts: int = ATTEMPTS, max_wait: float = MAX_WAIT,
                  page_size: int = PAGE_SIZE, bulk_size: int = BULK_CHANGELOG_MAX, run: str | None = None):
         policy = RetryPolicy(attempts=attempts, max_wait=max_wait, sleep=sleep, clock=clock, jitter=jitter)
-        self.connection = JiraConnection(url, os.environ if env is None else env, policy)
+        env = os.environ if env is None else env
+        self.connection = JiraConnection(url, env, policy)
         self.run = run or new_run_id()  # named in every comment footer and marker this tracker writes
         # Who Steward writes as, asked at most once and only when a comment carries a footer.
         self._identity = Identity.later(self.connection.whoami)
-        self.reader = JiraReader(self.connection, page_size, bulk_size)
+        self.reader = JiraReader(self.connection, page_size, bulk_size, parallel_from(env))
         self.reader.identity = self._identity
         self.writer = JiraWriter(self.connection, self._identity, self.run)
         self.clause: str | None = None
