@@ -14,10 +14,10 @@ default, 1 = one after the other) are in flight at once on worker threads, which
 requests. Pages are parsed and yielded on the reader's own thread, strictly in the snapshot's order, so
 warnings, completions (comments, changelogs, properties) and the pages themselves come in a sequential run's
 order; at most `parallel` pages of raw answers are held. A failed read raises, on the reader's thread, the
-same exception a sequential run raises, after the same pages; reads still in flight are cancelled or left to
-finish, and nothing is written for them. Rate limits are honoured per request (plugins/transport.py): each
-429 is waited out by the request that got it, and a quota at 0 holds back every next request. The bulk
-changelog calls run on the reader's thread while the next reads are in flight.
+same exception a sequential run raises, after the same pages; reads still in flight are dropped (their
+daemon threads are not waited for), and nothing is written for them. Rate limits are honoured per request
+(plugins/transport.py): each 429 is waited out by the request that got it, and a quota at 0 holds back every
+next request. The bulk changelog calls run on the reader's thread while the next reads are in flight.
 
 Data Center's search returns no issue property (JRASERVER-62898): there the comment footers are the record,
 so its reads always include the comments, and the marker property is read (`GET .../properties/
@@ -28,9 +28,10 @@ rule has a step that writes no comment (such a step leaves nothing else to find)
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
@@ -135,19 +136,28 @@ class JiraReader:
             for chunk in chunks:
                 yield self.by_keys(chunk, fields, changelog)
             return
-        pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="steward-jira-read")
         flight: deque[Future[list[dict[str, Any]]]] = deque()
-        try:
-            for chunk in chunks:
-                flight.append(pool.submit(self.by_keys, chunk, fields, changelog))
-                if len(flight) == self.parallel:
-                    yield flight.popleft().result()  # the same exception object a sequential read raises
-            while flight:
-                yield flight.popleft().result()
-        finally:
-            # An error or an early end: reads not yet started are dropped; those in flight finish in the pool's
-            # threads (reads only, bounded by the timeout) and their answers are dropped.
-            pool.shutdown(wait=False, cancel_futures=True)
+        for chunk in chunks:
+            flight.append(self._read_aside(chunk, fields, changelog))
+            if len(flight) == self.parallel:
+                yield flight.popleft().result()  # the same exception object a sequential read raises
+        while flight:
+            yield flight.popleft().result()
+
+    def _read_aside(self, keys: list[str], fields: tuple[str, ...], changelog: bool) -> Future[list[dict[str, Any]]]:
+        """`by_keys` on a thread of its own. A daemon thread, not a pool's: a run that ends early (an error, the
+        end of its pages) drops the reads still in flight instead of waiting for them at exit."""
+        future: Future[list[dict[str, Any]]] = Future()
+
+        def read() -> None:
+            future.set_running_or_notify_cancel()
+            try:
+                future.set_result(self.by_keys(keys, fields, changelog))
+            except BaseException as error:  # handed to the reader's thread, which raises it in order
+                future.set_exception(error)
+
+        threading.Thread(target=read, name="steward-jira-read", daemon=True).start()
+        return future
 
     def one(self, key: str) -> Issue | None:
         """One issue by key with everything the rules may read: a single `GET /issue`, plus the rest of a
