@@ -8,8 +8,12 @@
 For each simulator (benchmarks/sim: Jira Cloud, GitHub over GraphQL) and each latency, in one run:
 - the network floor: the read requests the plan sends times the latency (what a reader that does nothing
   between requests would wait);
-- `plan` as Steward runs by default (reading two pages ahead, core/readahead.py) and with
-  STEWARD_READ_AHEAD=0 (one page after the other, the reader before read-ahead): wall time, wall / floor;
+- the parallel floor (Jira): the same, with the reads of 100 issues counted as ceil(reads / 3), since three
+  of them are in flight at once by default (plugins/jira/read.py);
+- `plan` as Steward runs by default (reading two pages ahead, core/readahead.py, and on Jira three reads of
+  100 in flight), on Jira with STEWARD_JIRA_PARALLEL=1 (one read at a time), and with STEWARD_READ_AHEAD=0
+  and STEWARD_JIRA_PARALLEL=1 (one page after the other, the reader before issue 18): wall time,
+  wall / floor;
 - CPU seconds per 1,000 issues (user + system of the child process and the children it waited for) and
   peak memory (max RSS);
 - with `--baseline DIR`, the same plan with `PYTHONPATH=DIR` (DIR/steward another checkout): its CPU and
@@ -49,9 +53,11 @@ class Tracker:
         if name == "jira":
             self.sim = JiraSim(CLOUD, issues, seed=seed)
             self.reads = JIRA_READS
+            self.batched: tuple[str, ...] = ("issue_bulk",)  # the reads of 100 sent several at a time
         else:
             self.sim = GitHubSim(issues=issues, seed=seed)
             self.reads = GITHUB_READS
+            self.batched = ()
 
     def command(self, url: str) -> list[str]:
         head = [sys.executable, "-m", "steward.cli", "plan", "--format", "json"]
@@ -61,7 +67,8 @@ class Tracker:
 
     def env(self, url: str, read_ahead: str | None, pythonpath: str | None = None) -> dict[str, str]:
         extra = credentials(CLOUD) if self.name == "jira" else steward_env(url)
-        env = {k: v for k, v in child_env(extra).items() if k not in ("PYTHONPATH", "STEWARD_READ_AHEAD")}
+        env = {k: v for k, v in child_env(extra).items()
+               if k not in ("PYTHONPATH", "STEWARD_READ_AHEAD", "STEWARD_JIRA_PARALLEL")}
         if read_ahead is not None:
             env["STEWARD_READ_AHEAD"] = read_ahead
         if pythonpath:
@@ -72,50 +79,64 @@ class Tracker:
 def latency_table(names: list[str], issues: int, latencies: list[float], rounds: int, seed: int,
                   baseline: str | None) -> None:
     print(f"`steward plan`, {issues:,} issues, medians of {rounds} round(s)\n")
-    header: tuple[str, ...] = ("tracker", "latency", "reads", "floor s", "read-ahead s", "x floor", "sequential s",
-                               "x floor", "ahead/seq", "CPU s/1k", "peak MB")
+    header: tuple[str, ...] = ("tracker", "latency", "reads", "floor s", "par. floor s", "default s", "x floor",
+                               "one read s", "x floor", "sequential s", "x floor", "default/seq", "CPU s/1k",
+                               "peak MB")
     if baseline:
         header += ("baseline CPU s/1k", "CPU vs baseline", "same bytes")
     rows = [header]
     for name in names:
         tracker = Tracker(name, issues, seed)
+        parallel = 3 if name == "jira" else 1
         with SimServer(tracker.sim) as server:
             for latency in latencies:
                 server.latency = latency
                 runs: dict[str, list[tuple[float, float, float]]] = {}
                 outputs: dict[str, bytes] = {}
-                reads = 0
-                variants = [("ahead", None, None), ("sequential", "0", None)]
+                reads = batched = 0
+                # default: read-ahead and (Jira) 3 reads of 100 in flight; one read: read-ahead, one read at a
+                # time (Jira only); sequential: neither, the reader before issue 18.
+                variants: list[tuple[str, dict[str, str], str | None]] = [("default", {}, None)]
+                if name == "jira":
+                    variants.append(("one read", {"STEWARD_JIRA_PARALLEL": "1"}, None))
+                variants.append(("sequential", {"STEWARD_READ_AHEAD": "0", "STEWARD_JIRA_PARALLEL": "1"}, None))
                 if baseline:
-                    variants.append(("baseline", None, baseline))
+                    variants.append(("baseline", {}, baseline))
                 for _ in range(rounds):
-                    for label, depth, path in variants:
+                    for label, extra, path in variants:
                         server.reset_counts()
                         out, wall, cpu, peak = measure(tracker.command(server.url),
-                                                         tracker.env(server.url, depth, path))
-                        if label == "ahead":
+                                                       {**tracker.env(server.url, None, path), **extra})
+                        if label == "default":
                             reads = server.requests(*tracker.reads)
+                            batched = server.requests(*tracker.batched)
                         runs.setdefault(label, []).append((wall, cpu, peak))
                         outputs[label] = out
                 med = {label: [statistics.median(r[i] for r in rows_) for i in range(3)]
                        for label, rows_ in runs.items()}
+                # The floor: every read request one after the other, times the latency (the sequential chain).
+                # With N reads of 100 in flight, those reads cost ceil(reads / N) latencies: the parallel floor.
                 floor = reads * latency
-                ahead, seq = med["ahead"], med["sequential"]
-
-                row = (name, f"{latency * 1000:.0f} ms", str(reads), f"{floor:.1f}", f"{ahead[0]:.1f}",
-                       _times(ahead[0], floor), f"{seq[0]:.1f}", _times(seq[0], floor), f"{ahead[0] / seq[0]:.2f}",
+                par_floor = (reads - batched + -(-batched // parallel)) * latency
+                ahead, seq = med["default"], med["sequential"]
+                one = med.get("one read")
+                row = (name, f"{latency * 1000:.0f} ms", str(reads), f"{floor:.1f}", f"{par_floor:.1f}",
+                       f"{ahead[0]:.1f}", _times(ahead[0], floor),
+                       f"{one[0]:.1f}" if one else "-", _times(one[0], floor) if one else "-",
+                       f"{seq[0]:.1f}", _times(seq[0], floor), f"{ahead[0] / seq[0]:.2f}",
                        f"{ahead[1] / issues * 1000:.3f}", f"{ahead[2]:.0f}")
-                if outputs["ahead"] != outputs["sequential"]:
-                    raise SystemExit(f"{name}: output with read-ahead differs from the sequential reader's")
+                for label in outputs:
+                    if label != "baseline" and outputs[label] != outputs["sequential"]:
+                        raise SystemExit(f"{name}: output of the {label} run differs from the sequential reader's")
                 if baseline:
                     base = med["baseline"]
                     row += (f"{base[1] / issues * 1000:.3f}", f"{ahead[1] / base[1]:.2f}",
-                            str(outputs["baseline"] == outputs["ahead"]))
+                            str(outputs["baseline"] == outputs["default"]))
                 rows.append(row)
                 print(" | ".join(row), flush=True)
     print()
     print(table(rows))
-    print("\nread-ahead and sequential outputs: byte-identical at every latency (checked)")
+    print("\ndefault, one-read and sequential outputs: byte-identical at every latency (checked)")
 
 
 def _times(wall: float, floor: float) -> str:

@@ -14,7 +14,7 @@ What the run sees does not change:
   its own thread; a request it is waiting on is not awaited longer than `JOIN_WAIT`.
 
 Writes stay on the run's thread, in order; an adapter's transport serializes requests across the two threads
-and keeps pacing writes (plugins/transport.py).
+(unless its session is safe across threads, as Jira's is) and keeps pacing writes (plugins/transport.py).
 """
 
 from __future__ import annotations

@@ -200,6 +200,9 @@ class Transport:
     # on another, and the client libraries' sessions are not promised to be safe across threads. Waits
     # (pacing, backoff) happen outside it, so a paced write does not hold up a read.
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    # An adapter whose session is safe for concurrent exchanges (Jira: a plain requests.Session, see
+    # plugins/jira/transport.py) sends them without the lock, so several reads can be in flight at once.
+    concurrent: bool = False
 
     def call(self, send: Callable[[], T], what: str, *, write: bool = False) -> T:
         """The result of `send()`, retried as the module docstring says. A write that may have landed raises
@@ -210,6 +213,8 @@ class Transport:
             if write and self.before_write is not None:
                 self.before_write()
             try:
+                if self.concurrent:
+                    return send()
                 with self.lock:
                     return send()
             except Failure as failure:

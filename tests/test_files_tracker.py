@@ -170,3 +170,35 @@ def test_out_of_range_times_are_skipped_with_a_warning_not_a_traceback(tmp_path)
     assert plan["issues_seen"] == 1
     assert "T-1: ignoring created time 1e+20: not a date or time" in plan["warnings"]
     assert any(w.startswith("T-1: ignoring a malformed marker") for w in plan["warnings"])
+
+
+def test_links_resolve_to_the_issues_they_name_however_written_and_wherever_they_are(tmp_path):
+    """The links index keeps status and owner only for issues some link names (parents, children, blockers,
+    blocked): each link still resolves, written as a list parent or a single blocked_by, to an issue before or
+    after it on the board, or to no issue of the board."""
+    from steward.plugins.files.tracker import FilesTracker
+
+    raws = [
+        {"key": "L-1", "parent": "L-5", "blocked_by": "L-4", "status_category": "todo", "assignee": "li"},
+        {"key": "L-2", "parent": ["L-1"], "status_category": "done"},
+        {"key": "L-3", "status_category": "in_progress", "assignee": "sam"},  # named by nothing
+        {"key": "L-4", "status_category": "in_progress", "assignee": "sam", "blocked_by": ["L-9"]},
+        {"key": "L-5", "status_category": "todo", "assignee": "li"},
+    ]
+    board = write_board(tmp_path, raws)
+    tracker = FilesTracker(str(board))
+    issues = {i.key: i for page in tracker.fetch() for i in page}
+    tracker.close()
+    assert sorted(issues) == ["L-1", "L-2", "L-3", "L-4", "L-5"]
+    owner = {r["key"]: (r.get("status_category"), r.get("assignee")) for r in raws[:5]}
+
+    def seen(related):
+        return [(r.key, r.status_category, r.assignee) for r in related]
+
+    assert seen([issues["L-1"].parent]) == [("L-5", *owner["L-5"])]
+    assert seen(issues["L-1"].blocked_by) == [("L-4", *owner["L-4"])]
+    assert seen([issues["L-2"].parent]) == [("L-1", *owner["L-1"])]
+    assert seen(issues["L-1"].blocks) == [] and seen(issues["L-4"].blocks) == []  # only list blocked_by counts
+    assert seen(issues["L-4"].blocked_by) == [("L-9", None, None)]  # not on the board
+    assert seen(issues["L-5"].children) == [("L-1", *owner["L-1"])]
+    assert issues["L-3"].parent is None and not issues["L-3"].children and not issues["L-3"].blocks

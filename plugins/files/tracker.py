@@ -83,9 +83,16 @@ class BoardContext:
     identity: Identity | None = None
     people: dict[str, str] = field(default_factory=dict)
     fields: dict[str, FieldMapping] = field(default_factory=dict)
-    index: dict[str, Related] = field(default_factory=dict)  # every issue, for parents, children and blockers
+    # Status category and assignee by key, for parents, children and blockers. While the board is scanned it
+    # holds every issue; `links_done` keeps only the issues some link names. Values are shared tuples (a board
+    # has few distinct pairs), so an entry costs its key and a slot: a Related each was a third of a large
+    # board's peak memory.
+    index: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     children: dict[str, list[str]] = field(default_factory=dict)  # parent key -> child keys
     blocks: dict[str, list[str]] = field(default_factory=dict)  # blocker key -> keys it blocks
+    named: set[str] = field(default_factory=set)  # keys a parent or blocked_by link names
+    repeated: set[str] = field(default_factory=set)  # keys more than one board issue has
+    _pairs: dict[tuple[str | None, str | None], tuple[str | None, str | None]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, board: dict[str, Any], name: str, identity: Identity | None,
@@ -95,6 +102,7 @@ class BoardContext:
         context = cls(name, identity, _people(board.get("people")), fields)
         for raw in board["issues"]:
             context.add(raw)
+        context.links_done()
         return context
 
     def add(self, raw: Any) -> None:
@@ -102,16 +110,35 @@ class BoardContext:
         if not isinstance(raw, dict) or raw.get("key") in (None, ""):
             return
         key = str(raw["key"])
-        self.index[key] = Related(key, _text(raw.get("status_category")), _text(raw.get("assignee")))
+        if key in self.index:
+            self.repeated.add(key)
+        pair = (_text(raw.get("status_category")), _text(raw.get("assignee")))
+        self.index[key] = self._pairs.setdefault(pair, pair)
         if raw.get("parent") not in (None, ""):
             self.children.setdefault(str(raw["parent"]), []).append(key)
         for blocker in raw.get("blocked_by") if isinstance(raw.get("blocked_by"), list) else []:
             self.blocks.setdefault(str(blocker), []).append(key)
+        for link in ("parent", "blocked_by"):
+            if raw.get(link):
+                self.named.update(_link_keys(raw[link]))
+
+    def links_done(self) -> None:
+        """Every issue is in: keep in the index only the issues a link names (as `_related` looks them up)."""
+        wanted = self.named
+        for keys in (*self.children.values(), *self.blocks.values()):
+            wanted.update(keys)
+        self.index = {key: pair for key, pair in self.index.items() if key in wanted}
+        self.named, self._pairs = set(), {}
 
 
-def _related(keys: Any, index: dict[str, Related]) -> list[Related]:
+def _link_keys(keys: Any) -> list[str]:
+    """The keys a `parent` or `blocked_by` value names: one key or a list of them."""
     keys = keys if isinstance(keys, list) else [keys] if keys else []
-    return [index.get(str(k), Related(str(k))) for k in keys if k not in (None, "")]
+    return [str(k) for k in keys if k not in (None, "")]
+
+
+def _related(keys: Any, index: dict[str, tuple[str | None, str | None]]) -> list[Related]:
+    return [Related(key, *index.get(key, (None, None))) for key in _link_keys(keys)]
 
 
 def _field(raw: dict[str, Any], mapping: FieldMapping, people: dict[str, str], key: str) -> FieldValue | None:
@@ -203,7 +230,7 @@ class FilesTracker(Tracker):
         self._board: dict[str, Any] | None = None  # the whole board, when it was read whole (see `fetch`)
         self._by_key: dict[str, dict[str, Any]] = {}  # the current page's board issues, by key
         self._edited: dict[str, dict[str, Any]] = {}  # the board issues this run changed, by key
-        self._keys: set[str] = set()  # every key read, to skip a second issue with the same key
+        self._keys: set[str] = set()  # keys read that the board repeats, to skip a second issue with the same key
         self._dirty = False
         self._lock: BoardLock | None = None
         self._fields: dict[str, FieldMapping] = {}
@@ -253,10 +280,11 @@ class FilesTracker(Tracker):
             if _digest_record(raw, self.author) is not None:
                 continue  # Steward's own digest of a review period: not work to govern
             issue = issue_from_board(raw, self.path.name, board=context)
-            if issue.key in self._keys:
-                log.warning("%s: skipping a second issue with key %s", self.path, issue.key)
-                continue
-            self._keys.add(issue.key)
+            if issue.key in context.repeated:  # only those: a set of every key was a tenth of the peak
+                if issue.key in self._keys:
+                    log.warning("%s: skipping a second issue with key %s", self.path, issue.key)
+                    continue
+                self._keys.add(issue.key)
             self._by_key[issue.key] = raw
             if since is not None and issue.updated is not None and issue.updated < since:
                 continue
@@ -282,6 +310,7 @@ class FilesTracker(Tracker):
                         people = value
             except stream.Unreadable:
                 return None
+        context.links_done()
         context.people = _people(people)
         return context
 

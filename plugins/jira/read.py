@@ -9,6 +9,16 @@ bulkfetch`, which reads what was just written; Data Center: a search `key in (..
 plus one comment page per issue whose inline comment list is cut (Jira has no bulk comment read by issue).
 Data Center has no bulk changelog: one `GET /issue` per issue with a cut changelog.
 
+The reads of 100 are independent of each other, so up to `parallel` of them (`STEWARD_JIRA_PARALLEL`, 3 by
+default, 1 = one after the other) are in flight at once on worker threads, which only send and check the
+requests. Pages are parsed and yielded on the reader's own thread, strictly in the snapshot's order, so
+warnings, completions (comments, changelogs, properties) and the pages themselves come in a sequential run's
+order; at most `parallel` pages of raw answers are held. A failed read raises, on the reader's thread, the
+same exception a sequential run raises, after the same pages; reads still in flight are dropped (their
+daemon threads are not waited for), and nothing is written for them. Rate limits are honoured per request
+(plugins/transport.py): each 429 is waited out by the request that got it, and a quota at 0 holds back every
+next request. The bulk changelog calls run on the reader's thread while the next reads are in flight.
+
 Data Center's search returns no issue property (JRASERVER-62898): there the comment footers are the record,
 so its reads always include the comments, and the marker property is read (`GET .../properties/
 steward.markers`) only for an issue whose footers name own actions still to confirm, or for every issue when a
@@ -18,11 +28,14 @@ rule has a step that writes no comment (such a step leaves nothing else to find)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
-from steward.core.errors import TrackerError
+from steward.core.errors import TrackerError, UsageError
 from steward.core.ledger import Identity, settle
 from steward.core.markers import markers_from_json
 from steward.core.model import Issue, Marker, Related
@@ -49,13 +62,29 @@ log = logging.getLogger("steward.jira")
 PAGE_SIZE = 100  # issues read by id or key at a time (Cloud's bulk issue read takes at most 100)
 SNAPSHOT_PAGE = {True: 5000, False: 1000}  # ids or keys a page: Cloud's documented maximum; Data Center's default
 BULK_CHANGELOG_MAX = 1000
+PARALLEL_ENV = "STEWARD_JIRA_PARALLEL"
+DEFAULT_PARALLEL = 3  # reads of 100 in flight at once
+MAX_PARALLEL = 8  # below the 10 connections requests keeps per host, with room for read-ahead's writes
+
+
+def parallel_from(env: Mapping[str, str]) -> int:
+    """Reads of 100 issues in flight at once: `STEWARD_JIRA_PARALLEL` (1 = one at a time), else 3."""
+    text = (env.get(PARALLEL_ENV) or "").strip()
+    if not text:
+        return DEFAULT_PARALLEL
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PARALLEL:
+        raise UsageError(f"{PARALLEL_ENV} must be a number of reads from 1 (one at a time) to {MAX_PARALLEL}, "
+                         f"got {text!r}")
+    return int(text)
 
 
 class JiraReader:
     """Issues as model issues, page by page. `fields` and `changelog` say what to ask for (see pushdown)."""
 
-    def __init__(self, connection: JiraConnection, page_size: int = PAGE_SIZE, bulk_size: int = BULK_CHANGELOG_MAX):
+    def __init__(self, connection: JiraConnection, page_size: int = PAGE_SIZE, bulk_size: int = BULK_CHANGELOG_MAX,
+                 parallel: int = DEFAULT_PARALLEL):
         self.connection = connection
+        self.parallel = max(parallel, 1)
         self.page_size, self.bulk_size = min(page_size, PAGE_SIZE), bulk_size
         self.fields: tuple[str, ...] = FIELDS
         self.changelog = True
@@ -78,9 +107,9 @@ class JiraReader:
         # issues with the ids of the histories they already have, not as raw JSON, which is many times larger.
         pending: list[tuple[Issue, set[str], list[Marker]]] = []
         matching = self._snapshot(jql)
-        for start in range(0, len(matching), self.page_size):
+        for raws in self._pages(matching):
             page = []
-            for raw in self.by_keys(matching[start:start + self.page_size], self.sweep_fields, self.changelog):
+            for raw in raws:
                 read = self.parse(raw, since)
                 if read is None:
                     continue
@@ -98,6 +127,37 @@ class JiraReader:
                 pending = pending[self.bulk_size:]
         if pending:
             yield self._complete_changelogs(pending)
+
+    def _pages(self, matching: list[str]) -> Iterator[list[dict[str, Any]]]:
+        """The raw issues of `matching`, 100 at a time in order, up to `parallel` reads in flight."""
+        chunks = (matching[start:start + self.page_size] for start in range(0, len(matching), self.page_size))
+        fields, changelog = self.sweep_fields, self.changelog
+        if self.parallel == 1:
+            for chunk in chunks:
+                yield self.by_keys(chunk, fields, changelog)
+            return
+        flight: deque[Future[list[dict[str, Any]]]] = deque()
+        for chunk in chunks:
+            flight.append(self._read_aside(chunk, fields, changelog))
+            if len(flight) == self.parallel:
+                yield flight.popleft().result()  # the same exception object a sequential read raises
+        while flight:
+            yield flight.popleft().result()
+
+    def _read_aside(self, keys: list[str], fields: tuple[str, ...], changelog: bool) -> Future[list[dict[str, Any]]]:
+        """`by_keys` on a thread of its own. A daemon thread, not a pool's: a run that ends early (an error, the
+        end of its pages) drops the reads still in flight instead of waiting for them at exit."""
+        future: Future[list[dict[str, Any]]] = Future()
+
+        def read() -> None:
+            future.set_running_or_notify_cancel()
+            try:
+                future.set_result(self.by_keys(keys, fields, changelog))
+            except BaseException as error:  # handed to the reader's thread, which raises it in order
+                future.set_exception(error)
+
+        threading.Thread(target=read, name="steward-jira-read", daemon=True).start()
+        return future
 
     def one(self, key: str) -> Issue | None:
         """One issue by key with everything the rules may read: a single `GET /issue`, plus the rest of a

@@ -31,7 +31,7 @@ from .fields import read_catalogue, resolve
 from .hierarchy import CHILD_FACTS, ChildJoin
 from .people import JiraPeople
 from .pushdown import combine_jql, pushdown_clause, read_needs
-from .read import BULK_CHANGELOG_MAX, PAGE_SIZE, JiraReader
+from .read import BULK_CHANGELOG_MAX, PAGE_SIZE, JiraReader, parallel_from
 from .reconcile import recheck, reconcile
 from .transport import JiraConnection
 from .write import JiraWriter
@@ -52,7 +52,7 @@ class JiraTracker(Tracker):
         self.run = run or new_run_id()  # named in every comment footer and marker this tracker writes
         # Who Steward writes as, asked at most once and only when a comment carries a footer.
         self._identity = Identity.later(self.connection.whoami)
-        self.reader = JiraReader(self.connection, page_size, bulk_size)
+        self.reader = JiraReader(self.connection, page_size, bulk_size, parallel_from(env))
         self.reader.identity = self._identity
         self.writer = JiraWriter(self.connection, self._identity, self.run)
         self.clause: str | None = None

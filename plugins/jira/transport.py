@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -58,8 +59,13 @@ class JiraConnection:
                       timeout=(10, read_timeout(env, DEFAULT_TIMEOUT)), **auth)
         self.session = client._session  # the library's authenticated session: auth and headers
         self.version = "3" if self.cloud else "2"
-        self.transport = Transport("Jira", url, self._explain, policy)
+        # Exchanges run concurrently (read.py reads several pages of issues at once, and read-ahead writes
+        # while it reads): the library's ResilientSession is a requests.Session that keeps no per-request
+        # state (with max_retries=0 it copies its headers per call), urllib3's connection pool hands each
+        # exchange its own connection, and the cookie jar locks itself. Waits and pacing stay per call.
+        self.transport = Transport("Jira", url, self._explain, policy, concurrent=True)
         self.requests = 0
+        self._counting = threading.Lock()
 
     def url(self, path: str, version: str | None = None) -> str:
         return f"{self.base_url}/rest/api/{version or self.version}/{path}"
@@ -99,7 +105,8 @@ class JiraConnection:
 
     def send(self, method: str, url: str, what: str, params: dict[str, Any] | None, body: Any) -> Any:
         """One exchange, no retries: the parsed answer, or a Failure for the shared policy to judge."""
-        self.requests += 1
+        with self._counting:
+            self.requests += 1
         try:
             response = self.session.request(method, url, params=params,
                                             data=None if body is None else json.dumps(body))

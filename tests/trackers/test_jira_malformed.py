@@ -50,10 +50,11 @@ def test_a_search_answered_with_something_else_is_one_line_and_exit_2(flavor, mo
 @pytest.mark.parametrize(("flavor", "target", "after"), [(CLOUD, "issue_bulk", 3), (DATACENTER, "search", 4)])
 @pytest.mark.parametrize("mode", ["empty", "html", "issues_text"])
 def test_a_broken_page_after_writes_stops_the_run_and_exits_3(flavor, target, after, mode):
-    """Pages read one at a time (no read-ahead), so the broken page comes after the first page's writes."""
+    """Pages read one at a time (no read-ahead, one read in flight), so the broken page comes after the first
+    page's writes."""
     sim = JiraSim(flavor, 250, seed=6, now=NOW)
     with SimServer(BrokenJira(sim, mode, target=target, after=after)) as server:
-        done = apply(server, flavor, STEWARD_READ_AHEAD="0")
+        done = apply(server, flavor, STEWARD_READ_AHEAD="0", STEWARD_JIRA_PARALLEL="1")
         assert server.requests(*WRITE_KINDS) > 0
     assert done.returncode == 3, done.stderr
     report = json.loads(done.stdout)
@@ -61,12 +62,13 @@ def test_a_broken_page_after_writes_stops_the_run_and_exits_3(flavor, target, af
 
 
 @pytest.mark.parametrize(("flavor", "target", "after"), [(CLOUD, "issue_bulk", 3), (DATACENTER, "search", 4)])
-def test_with_read_ahead_a_broken_page_still_gets_a_truthful_exit_code(flavor, target, after):
-    """Reading ahead, the broken page may arrive before or after the first writes: 2 when nothing was
-    written, 3 when something was, never 0."""
+@pytest.mark.parametrize("parallel", ["1", "3"])
+def test_with_read_ahead_a_broken_page_still_gets_a_truthful_exit_code(flavor, target, after, parallel):
+    """Reading ahead (and several reads in flight), the broken page may arrive before or after the first
+    writes: 2 when nothing was written, 3 when something was, never 0."""
     sim = JiraSim(flavor, 250, seed=6, now=NOW)
     with SimServer(BrokenJira(sim, "html", target=target, after=after)) as server:
-        done = apply(server, flavor)
+        done = apply(server, flavor, STEWARD_JIRA_PARALLEL=parallel)
         written = server.requests(*WRITE_KINDS)
     assert done.returncode == (3 if written else 2), done.stderr
     assert "Traceback" not in done.stderr
