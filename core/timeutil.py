@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 _OFFSET_WITHOUT_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
+_FRACTION = re.compile(r"(:\d{2})\.(\d+)")  # Python 3.10 reads only 3 or 6 digits of a second's fraction
 _EPOCH_MILLISECONDS = 1e11  # an epoch-seconds value this large would be past the year 5000
 
 log = logging.getLogger("steward.data")
@@ -39,6 +40,8 @@ def _rewritten(value: str) -> datetime:
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     text = _OFFSET_WITHOUT_COLON.sub(r"\1:\2", text)
+    # 1 to 9 digits, as 3.11+ reads them: padded or cut to microseconds.
+    text = _FRACTION.sub(lambda m: f"{m[1]}.{m[2][:6].ljust(6, '0')}", text, count=1)
     try:
         return datetime.fromisoformat(text)
     except ValueError as error:
