@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .model import TRACKER_ACTIONS, Marker, Step
+from .model import TRACKER_ACTIONS, Marker, Step, transition_target
 from .timeutil import format_time, parse_time
 
 log = logging.getLogger("steward.markers")
@@ -203,8 +203,8 @@ def step_changes(step: Step) -> dict[str, Any]:
             changes.setdefault("add" if action.type == "add_labels" else "remove", []).extend(action.value)
         elif action.type == "assign":
             changes.setdefault("assign", []).append(str(action.value))
-        elif action.type == "transition" and str(action.value).strip().lower() in TARGET_STATES:
-            changes["state"] = TARGET_STATES[str(action.value).strip().lower()]
+        elif action.type == "transition" and transition_target(action.value)[0].strip().lower() in TARGET_STATES:
+            changes["state"] = TARGET_STATES[transition_target(action.value)[0].strip().lower()]
         elif action.type == "set_field" and isinstance(action.value, dict):
             changes.setdefault("set", {})[str(action.value.get("field"))] = action.value.get("value")
     return changes

@@ -190,3 +190,11 @@ class Plan:
             "stopped": self.stopped,
             "skipped": list(self.skipped),
         }
+
+
+def transition_target(value: Any) -> tuple[str, str | None]:
+    """A `transition` action's status and resolution: `"Done"` or `{to: Done, resolution: "Won't Do"}`."""
+    if isinstance(value, dict):
+        resolution = value.get("resolution")
+        return str(value.get("to") or ""), str(resolution) if resolution else None
+    return str(value), None

@@ -11,12 +11,11 @@ from zoneinfo import ZoneInfo
 from .calendar import Calendar
 from .conditions import holds
 from .markers import latest_by_rule, own_actions
-from .model import Action, Finding, Issue, Marker, Step
+from .model import Action, Finding, Issue, Marker, Step, transition_target
 from .rules import LadderStep, Rule
 from .templates import missing_in, render
 
 log = logging.getLogger("steward.planner")
-_RENDERED = ("comment", "assign", "transition")
 _VALUES = ("assign", "transition", "set_field")  # actions whose rendered text becomes a value in the tracker
 RELATIVE_DATE = re.compile(r"^([+-]\d+)\s*(working\s+)?days?$", re.IGNORECASE)
 
@@ -25,16 +24,18 @@ def _render_action(issue: Issue, rule: Rule, level: int, kind: str, value: Any, 
                    now: datetime | None = None) -> Action | None:
     """The action as it would change the issue now, or None when it would change nothing."""
     if kind in _VALUES:
-        template = value.get("value") if isinstance(value, dict) else value
-        missing = missing_in(template, facts) if isinstance(template, str) else []
+        templates = [v for v in value.values() if isinstance(v, str)] if isinstance(value, dict) else [value]
+        if kind == "set_field" and isinstance(value, dict):
+            templates = [value.get("value")]  # the field's name is not a template
+        missing = [name for t in templates if isinstance(t, str) for name in missing_in(t, facts)]
         if missing:
             # "(not set)" is text for people to read, never a value to write into an assignee or a field.
             log.warning("%s: %s of rule %s left out: %s not set on this issue", issue.key, kind, rule.id,
                         ", ".join(missing))
             return None
-    if kind in _RENDERED or isinstance(value, str):
+    if isinstance(value, str):
         value = render(value, facts, issue.people)
-    elif isinstance(value, dict):  # an action with fields (notify): its strings are templates too
+    elif isinstance(value, dict):  # an action with fields (notify, transition): its strings are templates too
         value = {k: render(v, facts, issue.people) if isinstance(v, str) else v for k, v in value.items()}
     if kind == "add_labels":
         value = [label for label in value if label not in issue.labels]
@@ -42,7 +43,7 @@ def _render_action(issue: Issue, rule: Rule, level: int, kind: str, value: Any, 
         value = [label for label in value if label in issue.labels]
     elif kind == "assign" and value == issue.assignee:
         return None
-    elif kind == "transition" and value == issue.status:
+    elif kind == "transition" and transition_target(value)[0] == issue.status:
         return None
     elif kind == "set_field":
         value = {"field": value["field"], "value": _field_value(value["value"], rule, now)}

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .mentions import readable
-from .model import SEVERITIES, Action, Finding, Plan, Step, finding_json
+from .model import SEVERITIES, Action, Finding, Plan, Step, finding_json, transition_target
 from .rules import RuleSet
 from .text import clean_text
 from .timeutil import format_time
@@ -43,7 +43,8 @@ def describe(action: Action) -> str:
     if action.type == "assign":
         return f"assign to {action.value}"
     if action.type == "transition":
-        return f"move to {action.value}"
+        status, resolution = transition_target(action.value)
+        return f"move to {status}" + (f" ({resolution})" if resolution else "")
     return f"{action.type} {json.dumps(action.to_json()['value'], ensure_ascii=False)}"
 
 

@@ -228,7 +228,7 @@ class _RuleBuilder:
         an action Steward runs itself (a string value, or the string fields of a mapping such as notify's)."""
         if isinstance(value, str) and (kind in TEMPLATED_ACTIONS or steward_action):
             return [value]
-        if isinstance(value, dict) and (steward_action or kind == "set_field"):
+        if isinstance(value, dict) and (steward_action or kind in ("set_field", "transition")):
             return [item for item in value.values() if isinstance(item, str)]
         return []
 

@@ -137,10 +137,15 @@ class JiraWrites:
         for n, name in enumerate(STATUSES):
             if f"{n + 11}" == wanted and name != self.issues[key].status:
                 issue = self._materialize(key)
-                item = self._item("status", issue.status, name)
+                items = [self._item("status", issue.status, name)]
                 issue.status, issue.updated = name, self.now()
+                resolution = _dictget(body, "fields", "resolution", "name")
+                if resolution is not None:  # the transition screen's resolution, set in the same request
+                    before = (issue.override.get("resolution") or {}).get("name")
+                    items.append(self._item("resolution", before, resolution))
+                    issue.override["resolution"] = {"name": resolution}  # rendered as fields.resolution
                 issue.histories.append({"id": self._next_id(), "author": STEWARD, "created": issue.updated,
-                                        "items": [item]})
+                                        "items": items})
                 self._searches.clear()
                 return Response(204)
         return Response(400, {"errorMessages": ["It seems that you have tried to perform a workflow operation "

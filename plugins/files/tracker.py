@@ -21,7 +21,7 @@ from steward.core.errors import TrackerError
 from steward.core.fields import FieldMapping
 from steward.core.ledger import Identity, settle
 from steward.core.markers import marker_to_json, markers_from_json, step_marker, with_marker
-from steward.core.model import Change, Comment, FieldValue, Issue, Marker, Related, Step
+from steward.core.model import Change, Comment, FieldValue, Issue, Marker, Related, Step, transition_target
 from steward.core.timeutil import format_time, tracker_time
 from steward.core.tracker import DigestRecord, Tracker
 
@@ -387,10 +387,16 @@ class FilesTracker(Tracker):
             removed = [label for label in raw.get("labels", []) if label in value]
             raw["labels"] = [label for label in raw.get("labels", []) if label not in value]
             history = [("labels", label, None) for label in removed]
-        elif kind in ("assign", "transition"):
-            name = "assignee" if kind == "assign" else "status"
-            history = [(name, _text(raw.get(name)), value)]
-            raw[name] = value
+        elif kind == "assign":
+            history = [("assignee", _text(raw.get("assignee")), value)]
+            raw["assignee"] = value
+        elif kind == "transition":
+            status, resolution = transition_target(value)
+            history = [("status", _text(raw.get("status")), status)]
+            raw["status"] = status
+            if resolution:
+                history.append(("resolution", _text(raw.get("resolution")), resolution))
+                raw["resolution"] = resolution
         elif kind == "set_field":
             name = value["field"]
             mapping = self._fields.get(name)

@@ -22,10 +22,11 @@ from __future__ import annotations
 import logging
 import urllib.parse
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from steward.core.errors import TrackerError
 from steward.core.markers import find_markers, format_changes, format_marker, step_changes, step_marker, with_marker
-from steward.core.model import Action, Issue, Marker, Step
+from steward.core.model import Action, Issue, Marker, Step, transition_target
 from steward.core.timeutil import format_time
 
 from . import transport
@@ -101,7 +102,7 @@ class GitHubWriter:
                 elif action.type == "assign":
                     self._assign(issue, step, action)
                 elif action.type == "transition":
-                    self._transition(issue, str(action.value))
+                    self._transition(issue, action.value)
                 elif action.type == "set_field" and self.projects is not None:
                     self.projects.write(issue, action.value["field"], action.value["value"])
                 elif action.type != "comment":
@@ -163,7 +164,12 @@ class GitHubWriter:
             raise TrackerError(f"{issue.key}: the comment of {marker.rule} step {marker.level} was not found")
         self.edit(issue, comment, body)
 
-    def _transition(self, issue: Issue, target: str) -> None:
+    def _transition(self, issue: Issue, value: Any) -> None:
+        """open, closed, completed or not_planned; `{to: closed, resolution: not_planned}` closes with that
+        reason."""
+        target, resolution = transition_target(value)
+        if resolution and target.strip().lower() == "closed":
+            target = resolution.strip().lower().replace(" ", "_")
         body = _STATES.get(target.strip().lower())
         if body is None:
             raise TrackerError(f"{issue.key}: GitHub issues can only move to open, closed, completed or "

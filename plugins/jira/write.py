@@ -23,7 +23,7 @@ from urllib.parse import quote
 from steward.core.errors import TrackerError
 from steward.core.ledger import Identity
 from steward.core.markers import dedupe, footer, marker_to_json, markers_from_json, step_marker
-from steward.core.model import Issue, Marker, Step
+from steward.core.model import Issue, Marker, Step, transition_target
 from steward.plugins.transport import Failure, Uncertain
 
 from .answers import answer
@@ -63,7 +63,7 @@ def edit_body(issue: Issue, steps: list[Step], now: datetime, cloud: bool, run: 
             elif action.type == "assign":
                 fields["assignee"] = {"accountId": action.value} if cloud else {"name": action.value}
             elif action.type == "transition":
-                transition = str(action.value)
+                transition = action.value
             elif action.type == "set_field":
                 field_id, value = edit_value(str(action.value["field"]), action.value["value"], mapped or {}, cloud)
                 fields[field_id] = value
@@ -163,7 +163,11 @@ class JiraWriter:
                                                             identity=self.identity).markers}
         return all((m.rule, m.level) in found for m in new)
 
-    def _transition(self, key: str, name: str) -> None:
+    def _transition(self, key: str, value: Any) -> None:
+        """Move the issue by the transition named `value` (or to the status it names), setting the resolution
+        in the same request when the rule gives one."""
+        name, resolution = transition_target(value)
+        body: dict[str, Any] = {"fields": {"resolution": {"name": resolution}}} if resolution else {}
         data = answer(self.connection.request("GET", self.connection.issue_url(key, "/transitions"),
                                               f"reading transitions of {key}"),
                       self.connection.base_url, f"reading transitions of {key}", "transitions")
@@ -176,7 +180,8 @@ class JiraWriter:
                 try:
                     self.connection.request("POST", self.connection.issue_url(key, "/transitions"),
                                             f"moving {key} to {name}",
-                                            body={"transition": {"id": str(option.get("id"))}}, write=True)
+                                            body={**body, "transition": {"id": str(option.get("id"))}},
+                                            write=True)
                 except Uncertain:
                     raise TrackerError(f"Jira failed while moving {key} to {name!r}; run again later") from None
                 return
