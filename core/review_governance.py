@@ -157,10 +157,10 @@ class GovernanceCollector:
 
     def add(self, issue: Issue, title: str, owner: str | None) -> None:
         team = team_of(issue)
-        if issue.status_category != DONE:
+        if issue.status_category != DONE:  # what is still open: the mix, and exemptions in force or lapsed
             self.view.mix[team][altitude(issue, self.context) or UNCLASSIFIED] += 1
-        self._exemption(issue, title, owner, team)
-        self._metric(issue, title, owner)
+            self._exemption(issue, title, owner, team)
+        self._metric(issue, title, owner)  # a finished initiative's metric history still tells its story
 
     def _exemption(self, issue: Issue, title: str, owner: str | None, team: str) -> None:
         labels = tuple(label for label in issue.labels if label in self.exempting)

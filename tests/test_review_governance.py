@@ -179,6 +179,8 @@ def test_exemption_and_metric_lists_stay_bounded_and_say_how_many_more():
         issues.append(Issue(key=f"X-{n}", title=f"t{n}", labels=["on-hold"], assignee="ann", project="X",
                             comments=[Comment("ann", at, f"Exempt until 2026-11-0{n + 1}: reason {n}"),
                                       Comment("ann", at, f"Demo: metric {n}.5")]))
+    issues.append(Issue(key="X-9", title="closed", labels=["on-hold"], assignee="ann", project="X",
+                        status_category="done"))  # a closed issue's label exempts nothing any more
     collector(issues, [{} for _ in issues], [[] for _ in issues])
     review = collector.result()
     assert review.governance.exemptions_total == 5 and len(review.governance.exemptions) == 2
