@@ -9,6 +9,7 @@ what was being read; raised while reading, it stops the run before any further w
 from __future__ import annotations
 
 import json
+import json.scanner
 import sys
 import threading
 from typing import Any
@@ -18,6 +19,12 @@ from steward.plugins.transport import public_url
 
 DEEP_JSON_LEVELS = 200_000  # nesting levels a deep answer may have (a hostile ADF body): beyond it, an error
 _DEEP_STACK = 1 << 30  # bytes of (virtual) stack for the thread decoding it: the C decoder recurses per level
+
+
+def _python_decoder() -> json.JSONDecoder:
+    decoder = json.JSONDecoder()
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    return decoder
 
 
 def deep_json(content: bytes, site: str, what: str) -> Any:
@@ -30,7 +37,14 @@ def deep_json(content: bytes, site: str, what: str) -> Any:
         sys.setrecursionlimit(DEEP_JSON_LEVELS)
         try:
             box["value"] = json.loads(content)
-        except (RecursionError, ValueError) as error:
+        except RecursionError:
+            # Python 3.12+ bounds the C decoder's recursion by a fixed limit of its own: the pure-Python scanner
+            # recurses in Python frames, which the raised limit and this thread's stack allow.
+            try:
+                box["value"] = _python_decoder().decode(content.decode(json.detect_encoding(content)))
+            except (RecursionError, ValueError) as error:
+                box["error"] = error
+        except ValueError as error:
             box["error"] = error
         finally:
             sys.setrecursionlimit(limit)
