@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import sys
 from collections import Counter
 
 import pytest
@@ -91,11 +90,11 @@ EDGES = [
     ("contains_any of 65 labels, all carried", [Check("labels", "contains_any", LABELS[:65])],
      [{"labels": LABELS[:65]}], OVERFLOW),
     ("255 identical rules", [Check("n", "gt", 1)] * 255, [{"n": 5}], "ok"),
-    # Past 255 rules ending on one node durable writes beyond a table: on Python 3.10-3.12 that kills the worker
-    # at once; the build for 3.13 (CI) came through every time it was tried, its heap merely corrupt. Steward
-    # keeps 128 (SAFE) either way, so both count as measured; the model's check below still holds.
-    ("256 identical rules", [Check("n", "gt", 1)] * 256, [{"n": 5}],
-     "durable_rules worker killed by SIG" + ("|ok$" if sys.version_info >= (3, 13) else "")),
+    # Past 255 rules ending on one node durable writes beyond a table: most builds die at once (SIGSEGV), some
+    # come through with a corrupt heap (seen on the same Python, built twice). At 300 it refuses the ruleset,
+    # every time: that is the edge checked here; Steward keeps 128 (SAFE) either way.
+    ("300 identical rules", [Check("n", "gt", 1)] * 300, [{"n": 5}],
+     r"durable_rules refused a ruleset \(Could not create ruleset, error code: 108\)"),
     ("511 rules on distinct values", [Check("s", "eq", f"v{i}") for i in range(511)], [{"s": "v3"}], "ok"),
     ("512 rules on distinct values", [Check("s", "eq", f"v{i}") for i in range(512)], [{"s": "v3"}],
      "durable_rules did not answer"),
