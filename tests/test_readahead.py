@@ -98,7 +98,9 @@ def test_a_run_that_ends_early_stops_the_reader_and_closes_the_generator_in_its_
     with pytest.raises(TrackerError):
         consume(pages, 2, sink, work)
     assert pages.closed_in is not None and pages.closed_in != threading.get_ident()
-    assert len(pages.read) <= 6
+    # Bounded, not exact: the 3 pages worked on, 2 waiting in the queue, one being handed over, and (as the
+    # run ends between two of the reader's steps) at most one more being read; never the other 990.
+    assert len(pages.read) <= 7
     assert not [t for t in threading.enumerate() if t.name == "steward-read-ahead"]
     # warnings of pages the run never took are not reported: a sequential run would not have read them
     assert sink == ["reading page 0", "working on page 0", "reading page 1", "working on page 1",
