@@ -34,6 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 from child_usage import measure  # noqa: E402
+from jira_sim import table  # noqa: E402
 from sim.github import READ_KINDS as GITHUB_READS  # noqa: E402
 from sim.github import REPO, SIM_NOW, GitHubSim, stamp, steward_env  # noqa: E402
 from sim.harness import child_env  # noqa: E402
@@ -157,13 +158,6 @@ def memory_table(names: list[str], sizes: list[int], seed: int) -> None:
             del tracker
     print()
     print(table(rows))
-
-
-def table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "-+-".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 def main() -> None:
