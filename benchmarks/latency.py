@@ -17,7 +17,7 @@ For each simulator (benchmarks/sim: Jira Cloud, GitHub over GraphQL) and each la
 - CPU seconds per 1,000 issues (user + system of the child process and the children it waited for) and
   peak memory (max RSS);
 - with `--baseline DIR`, the same plan with `PYTHONPATH=DIR` (DIR/steward another checkout): its CPU and
-  whether its output is byte-identical.
+  whether its output is byte-identical (or, for JSON, the same but for keys added since).
 
 Steward runs as a child process (`python -m steward.cli`), the simulator in this process on 127.0.0.1; the
 simulator's own CPU is not Steward's. Medians of `--rounds` paired rounds. On a shared machine absolute
@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 
 from child_usage import measure  # noqa: E402
 from jira_sim import table  # noqa: E402
+from outputs import compare  # noqa: E402
 from sim.github import READ_KINDS as GITHUB_READS  # noqa: E402
 from sim.github import REPO, SIM_NOW, GitHubSim, stamp, steward_env  # noqa: E402
 from sim.harness import child_env  # noqa: E402
@@ -84,7 +85,7 @@ def latency_table(names: list[str], issues: int, latencies: list[float], rounds:
                                "one read s", "x floor", "sequential s", "x floor", "default/seq", "CPU s/1k",
                                "peak MB")
     if baseline:
-        header += ("baseline CPU s/1k", "CPU vs baseline", "same bytes")
+        header += ("baseline CPU s/1k", "CPU vs baseline", "output vs baseline")
     rows = [header]
     for name in names:
         tracker = Tracker(name, issues, seed)
@@ -132,7 +133,7 @@ def latency_table(names: list[str], issues: int, latencies: list[float], rounds:
                 if baseline:
                     base = med["baseline"]
                     row += (f"{base[1] / issues * 1000:.3f}", f"{ahead[1] / base[1]:.2f}",
-                            str(outputs["baseline"] == outputs["default"]))
+                            compare(outputs["baseline"], outputs["default"]))
                 rows.append(row)
                 print(" | ".join(row), flush=True)
     print()

@@ -147,6 +147,10 @@ def markdown_lines(plan: Plan, rules: RuleSet, now, mode: str) -> Iterator[str]:
         yield from ["", "</details>"]
 
 
+# One encoder for every line: `json.dumps` with options builds a new one per call (a third of its time).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def json_lines(plan: Plan) -> Iterator[str]:
     """The plan as one JSON object, a finding or action a line: never the whole document in memory at once."""
     def items(name: str, values: Iterable[Any]) -> Iterator[str]:
@@ -156,7 +160,7 @@ def json_lines(plan: Plan) -> Iterator[str]:
             if separator:
                 yield separator
             separator = ","
-            yield "    " + json.dumps(value, ensure_ascii=False, default=str)
+            yield "    " + _ENCODE(value)
         yield "  ],"
 
     yield "{"

@@ -50,6 +50,7 @@ from steward.core.conditions import (
 from steward.core.conditions import (
     tests_in as leaves,
 )
+from steward.core.durable_records import project
 from steward.core.engine import Engine
 
 # ------------------------------------------------------------------------------------------ pools
@@ -449,3 +450,23 @@ def test_unicode_and_escaping_survive_the_engine() -> None:
     facts = [{"title": 'quo"te'}, {"title": "back\\slash"}, {"labels": ["日本"]}, {"title": "e\u0301"},
              {"title": "é"}, {"status": normalize("\x00", "string")}, {"title": "quote"}]
     assert run(rules, facts) == [[0], [1], [2], [3], [3], [4], []]
+
+
+def test_facts_named_like_durables_own_keys_reach_it_under_short_names() -> None:
+    """Records and definitions carry each fact under a short name of its ruleset (`p0`, ...), so a fact named
+    `id`, `sid` or `_kind`, which a record needs for itself, is just another fact."""
+    rules: list[Condition] = [Check("id", "eq", "x"), Check("sid", "gt", 2), Check("_kind", "eq", "bug"),
+                              Check("days_escalated_without_follow_up", "gte", 3), Check("title", "matches", "^a")]
+    engine = Engine(rules)
+    engine.prepare()
+    (group,) = engine.groups
+    definition = json.dumps(json.loads(group.definition))
+    assert "days_escalated_without_follow_up" not in definition and '"sid"' not in definition
+    facts = [{"id": "x", "sid": 3, "_kind": "bug", "days_escalated_without_follow_up": 5, "title": "ab"},
+             {"id": "y", "sid": 1, "_kind": "task", "days_escalated_without_follow_up": 1, "title": "b"}]
+    record = project(0, facts[0], group)
+    assert record is not None and set(record) - {"id", "sid", "_kind"} <= {f"p{i}" for i in range(5)}
+    assert (record["id"], record["sid"], record["_kind"]) == (0, "0", "issue")
+    got = engine.evaluate(facts)
+    assert_same(rules, facts, got)
+    assert got == [[0, 1, 2, 3, 4], []] and engine.fallbacks == []

@@ -169,9 +169,12 @@ def add_histories(issue: Issue, seen: set[str], histories: list[Any]) -> None:
 
 def note_person(people: dict[str, str], user: Any) -> None:
     """Remember a user's display name by the id the facts hold (Cloud's accountId, Data Center's name)."""
-    ident, name = user_id(user), as_dict(user).get("displayName")
-    if ident and isinstance(name, str) and scrub(name).strip():
-        people.setdefault(ident, scrub(name).strip())
+    ident = user_id(user)
+    if not ident or ident in people:  # the first name seen for an id is kept: later ones change nothing
+        return
+    name = user.get("displayName") if isinstance(user, dict) else None
+    if isinstance(name, str) and (name := scrub(name).strip()):
+        people[ident] = name
 
 
 def note_history_people(people: dict[str, str], history: dict[str, Any]) -> None:
