@@ -8,6 +8,9 @@
 For each simulator (benchmarks/sim: Jira Cloud, GitHub over GraphQL) and each latency, in one run:
 - the network floor: the read requests the plan sends times the latency (what a reader that does nothing
   between requests would wait);
+- the simulator's own time answering those reads ("sim s": building and encoding answers, under its lock,
+  in the benchmark's process on the same cores), and wall / (floor + that time): a tracker's own work per
+  request happens on its machines, but this simulator's happens on the machine Steward runs on;
 - the parallel floor (Jira): the same, with the reads of 100 issues counted as ceil(reads / 3), since three
   of them are in flight at once by default (plugins/jira/read.py);
 - `plan` as Steward runs by default (reading two pages ahead, core/readahead.py, and on Jira three reads of
@@ -81,7 +84,8 @@ class Tracker:
 def latency_table(names: list[str], issues: int, latencies: list[float], rounds: int, seed: int,
                   baseline: str | None) -> None:
     print(f"`steward plan`, {issues:,} issues, medians of {rounds} round(s)\n")
-    header: tuple[str, ...] = ("tracker", "latency", "reads", "floor s", "par. floor s", "default s", "x floor",
+    header: tuple[str, ...] = ("tracker", "latency", "reads", "floor s", "par. floor s", "sim s", "default s",
+                               "x floor", "x floor+sim",
                                "one read s", "x floor", "sequential s", "x floor", "default/seq", "CPU s/1k",
                                "peak MB")
     if baseline:
@@ -96,6 +100,7 @@ def latency_table(names: list[str], issues: int, latencies: list[float], rounds:
                 runs: dict[str, list[tuple[float, float, float]]] = {}
                 outputs: dict[str, bytes] = {}
                 reads = batched = 0
+                busy: list[float] = []
                 # default: read-ahead and (Jira) 3 reads of 100 in flight; one read: read-ahead, one read at a
                 # time (Jira only); sequential: neither, the reader before issue 18.
                 variants: list[tuple[str, dict[str, str], str | None]] = [("default", {}, None)]
@@ -112,6 +117,7 @@ def latency_table(names: list[str], issues: int, latencies: list[float], rounds:
                         if label == "default":
                             reads = server.requests(*tracker.reads)
                             batched = server.requests(*tracker.batched)
+                            busy.append(server.busy_seconds(*tracker.reads))
                         runs.setdefault(label, []).append((wall, cpu, peak))
                         outputs[label] = out
                 med = {label: [statistics.median(r[i] for r in rows_) for i in range(3)]
@@ -119,11 +125,14 @@ def latency_table(names: list[str], issues: int, latencies: list[float], rounds:
                 # The floor: every read request one after the other, times the latency (the sequential chain).
                 # With N reads of 100 in flight, those reads cost ceil(reads / N) latencies: the parallel floor.
                 floor = reads * latency
+                # The simulator's own time answering the reads (it shares this machine's cores with Steward): a
+                # reader that sends one read at a time waits for it on top of the latency.
+                sim = statistics.median(busy)
                 par_floor = (reads - batched + -(-batched // parallel)) * latency
                 ahead, seq = med["default"], med["sequential"]
                 one = med.get("one read")
                 row = (name, f"{latency * 1000:.0f} ms", str(reads), f"{floor:.1f}", f"{par_floor:.1f}",
-                       f"{ahead[0]:.1f}", _times(ahead[0], floor),
+                       f"{sim:.1f}", f"{ahead[0]:.1f}", _times(ahead[0], floor), _times(ahead[0], floor + sim),
                        f"{one[0]:.1f}" if one else "-", _times(one[0], floor) if one else "-",
                        f"{seq[0]:.1f}", _times(seq[0], floor), f"{ahead[0] / seq[0]:.2f}",
                        f"{ahead[1] / issues * 1000:.3f}", f"{ahead[2]:.0f}")

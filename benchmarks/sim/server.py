@@ -49,8 +49,11 @@ class Response:
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    payload: bytes | None = None  # the encoded body, once SimServer.serve has encoded it
 
     def encoded(self) -> bytes:
+        if self.payload is not None:
+            return self.payload
         if self.body is None:
             return b""
         if isinstance(self.body, bytes):
@@ -134,6 +137,9 @@ class SimServer:
         self.latency = latency
         self.faults = faults or Faults()
         self.counts: Counter = Counter()
+        # Seconds the simulator itself spent answering, by kind (building and encoding answers, under its
+        # lock): time a real tracker spends on its own machines, which the benchmarks report beside latency.
+        self.busy: Counter = Counter()
         self.lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -163,6 +169,12 @@ class SimServer:
     def reset_counts(self) -> None:
         with self.lock:
             self.counts.clear()
+            self.busy.clear()
+
+    def busy_seconds(self, *kinds: str) -> float:
+        """Seconds spent answering requests of these kinds (all kinds when none given)."""
+        with self.lock:
+            return sum(self.busy.values()) if not kinds else sum(self.busy[k] for k in kinds)
 
     def serve(self, request: Request) -> tuple[str | None, Response | None]:
         """Count, inject a fault or answer. Returns (fault, response); no response means drop the connection."""
@@ -190,7 +202,10 @@ class SimServer:
             time.sleep(self.faults.slow_seconds)
             return fault, None
         with self.lock:
+            started = time.perf_counter()
             response = self.app.handle(request)
+            response.payload = response.encoded()  # encoded once, here, so its cost counts as the simulator's
+            self.busy[kind] += time.perf_counter() - started
         if self.contract is not None:
             self._record(self.contract.check_response(request, response))
         if self.after is not None:
