@@ -56,6 +56,7 @@ def _renamed(expression: Any, names: dict[str, str]) -> Any:
 
 
 def rule_group(group: Group) -> RuleGroup:
+    """The ruleset of one group of rules: its definition under short names, named by a digest of it."""
     names = short_names(group)
     rules: dict[str, Any] = {
         f"r{index}": {"all": [{"m": {"$and": [{"_kind": "issue"}, _renamed(body, names)]}}], "cap": ACTION_CAP}
