@@ -35,3 +35,17 @@ def run_json(command: str, board: Path, *extra: str, now: str = DEMO_NOW) -> dic
     result = steward(command, "--tracker", f"files:{board}", "--now", now, "--format", "json", *extra)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def record_reads(tracker) -> list[str]:
+    """The keys of the issues the tracker's `fetch` hands out, in order, filled in as a run reads them."""
+    seen: list[str] = []
+    fetch = tracker.fetch
+
+    def recording(query, since=None):
+        for page in fetch(query, since):
+            seen.extend(issue.key for issue in page)
+            yield page
+
+    tracker.fetch = recording
+    return seen

@@ -21,6 +21,7 @@ from sim.github import (
 )
 from sim.server import SimServer
 
+from helpers import record_reads
 from steward.core import rulefile
 from steward.core.runner import Runner, RunOptions
 from steward.plugins.github.tracker import GitHubTracker
@@ -101,15 +102,7 @@ def test_writes_during_a_paged_sweep_neither_skip_nor_repeat_an_issue(reads):
     with SimServer(sim) as server:
         tracker = GitHubTracker(REPO, TOKEN, server.url, page_size=10, reads=reads,
                                    pacer=Pacer(per_minute=0))
-        read: list[str] = []
-        fetch = tracker.fetch
-
-        def recording_fetch(query, since):
-            for page in fetch(query, since):
-                read.extend(issue.key for issue in page)
-                yield page
-
-        tracker.fetch = recording_fetch
+        read = record_reads(tracker)
         plan = Runner(tracker, rulefile.load(rulefile.default_specs()), RunOptions(now=SIM_NOW, apply=True)).run()
     assert plan.steps and sorted(read) == sorted(f"#{n}" for n in open_issues)
 

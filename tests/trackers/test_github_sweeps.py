@@ -7,6 +7,7 @@ import pytest
 from sim.github import REPO, SIM_NOW, TOKEN, GitHubSim
 from sim.server import SimServer
 
+from helpers import record_reads
 from steward.core import rulefile
 from steward.core.runner import Runner, RunOptions
 from steward.plugins.github.tracker import GitHubTracker
@@ -38,15 +39,7 @@ def test_closing_issues_during_a_paged_sweep_neither_skips_nor_repeats_one(reads
     assert len(tactical) >= 5 and tactical[0] <= 20  # issues close on the first pages: the later ones would move
     with SimServer(sim) as server:
         tracker = GitHubTracker(REPO, TOKEN, server.url, page_size=10, reads=reads, pacer=Pacer(per_minute=0))
-        read: list[str] = []
-        fetch = tracker.fetch
-
-        def recording_fetch(query, since):
-            for page in fetch(query, since):
-                read.extend(issue.key for issue in page)
-                yield page
-
-        tracker.fetch = recording_fetch
+        read = record_reads(tracker)
         plan = Runner(tracker, rulefile.load([str(rules)]), RunOptions(now=SIM_NOW, apply=True)).run()
     assert {step.issue for step in plan.steps} == {f"#{n}" for n in tactical}
     assert all(sim.issue(n).state == "closed" for n in tactical)

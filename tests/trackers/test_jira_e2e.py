@@ -18,6 +18,7 @@ from sim.jira import CLOUD, DATACENTER, JiraSim, credentials
 from sim.jira_people import readable_comments
 from sim.server import Faults, SimServer
 
+from helpers import record_reads
 from steward.core import rulefile
 from steward.core.runner import Runner, RunOptions
 from steward.plugins.jira.tracker import JiraTracker
@@ -155,17 +156,9 @@ def test_odd_issues_are_evaluated_or_named_in_a_warning(flavor, caplog):
     """5,000 comments, 10,000 histories, a 1 MB body, odd unicode, nulls everywhere, unknown fields."""
     sim = JiraSim(flavor, 20, seed=3, now=NOW, inline_comments=50)  # the 5,000 comments come in pages
     odd = sim.add_odd_issues()
-    seen: list[str] = []
     with SimServer(sim) as server, caplog.at_level(logging.WARNING, logger="steward"):
         tracker = JiraTracker(server.url, credentials(flavor, TOKEN), sleep=lambda seconds: None)
-        fetch = tracker.fetch
-
-        def recording(query, since=None):
-            for page in fetch(query, since):
-                seen.extend(issue.key for issue in page)
-                yield page
-
-        tracker.fetch = recording
+        seen = record_reads(tracker)
         rules = rulefile.load(rulefile.default_specs())
         plan = Runner(tracker, rules, RunOptions(now=NOW, query=JQL, apply=True)).run()
     skipped = {key for key in odd if any(key in w and "skipped" in w for w in plan.warnings)}

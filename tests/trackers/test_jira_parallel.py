@@ -18,18 +18,10 @@ from sim.server import Faults, Request, Response, SimServer
 from steward.core import report, rulefile
 from steward.core.runner import Runner, RunOptions
 from steward.plugins.jira.tracker import JiraTracker
+from trackers.test_read_ahead import jira_plan
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
-STAMP = "2026-11-20T09:00:00Z"
 READS = {CLOUD: "issue_bulk", DATACENTER: "search"}
-
-
-def plan(server: SimServer, flavor: str, fmt: str, parallel: str, depth: str = "2") -> str:
-    done = run(["plan", "--tracker", "jira", "--jira-url", server.url, "--jql", "project = OPS", "--now", STAMP,
-                "--format", fmt], {**credentials(flavor), "STEWARD_JIRA_PARALLEL": parallel,
-                                   "STEWARD_READ_AHEAD": depth})
-    assert done.returncode in (0, 1), done.stderr
-    return done.stdout
 
 
 @pytest.mark.parametrize(("flavor", "seed"), [(CLOUD, 1), (DATACENTER, 2), (CLOUD, 3)])
@@ -37,9 +29,9 @@ def test_plans_are_byte_identical_with_one_read_or_several_in_flight(flavor, see
     sim = JiraSim(flavor, 650, seed=seed, now=NOW)
     with SimServer(sim) as server:
         for fmt in ("json", "text"):
-            sequential = plan(server, flavor, fmt, "1", "0")
-            assert plan(server, flavor, fmt, "3") == sequential
-            assert plan(server, flavor, fmt, "8", "0") == sequential
+            sequential = jira_plan(server, flavor, fmt, "0", parallel="1")
+            assert jira_plan(server, flavor, fmt, "2", parallel="3") == sequential
+            assert jira_plan(server, flavor, fmt, "0", parallel="8") == sequential
             if fmt == "json":
                 assert json.loads(sequential)["findings"]
 
@@ -109,10 +101,7 @@ class Counting:
 def test_at_most_n_reads_are_in_flight(flavor, parallel):
     counting = Counting(JiraSim(flavor, 1200, seed=7, now=NOW), READS[flavor])
     with SimServer(counting, latency=0.03) as server:
-        done = run(["plan", "--tracker", "jira", "--jira-url", server.url, "--jql", "project = OPS", "--now",
-                    STAMP, "--format", "json"], {**credentials(flavor), "STEWARD_JIRA_PARALLEL": str(parallel),
-                                                 "STEWARD_READ_AHEAD": "0"})
-    assert done.returncode in (0, 1), done.stderr
+        jira_plan(server, flavor, "json", "0", parallel=str(parallel))
     # Data Center's snapshot is a search too, but it is read alone, before the reads of 100 start.
     assert counting.most == parallel
 

@@ -22,9 +22,14 @@ NOW = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
 STAMP = "2026-11-20T09:00:00Z"
 
 
-def jira_plan(server: SimServer, flavor: str, fmt: str, depth: str) -> str:
+def jira_plan(server: SimServer, flavor: str, fmt: str, depth: str, parallel: str | None = None) -> str:
+    """`steward plan` on the Jira simulator, reading `depth` pages ahead and (when given) `parallel` reads of
+    100 in flight."""
+    env = {**credentials(flavor), "STEWARD_READ_AHEAD": depth}
+    if parallel is not None:
+        env["STEWARD_JIRA_PARALLEL"] = parallel
     done = run(["plan", "--tracker", "jira", "--jira-url", server.url, "--jql", "project = OPS", "--now", STAMP,
-                "--format", fmt], {**credentials(flavor), "STEWARD_READ_AHEAD": depth})
+                "--format", fmt], env)
     assert done.returncode in (0, 1), done.stderr
     return done.stdout
 
