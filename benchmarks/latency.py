@@ -7,10 +7,11 @@
 
 For each simulator (benchmarks/sim: Jira Cloud, GitHub over GraphQL) and each latency, in one run:
 - the network floor: the read requests the plan sends times the latency (what a reader that does nothing
-  between requests would wait);
-- the simulator's own time answering those reads ("sim s": building and encoding answers, under its lock,
-  in the benchmark's process on the same cores), and wall / (floor + that time): a tracker's own work per
-  request happens on its machines, but this simulator's happens on the machine Steward runs on;
+  between requests would wait). The latency is the time from a request to its answer, the simulator's own
+  work included (benchmarks/sim/server.py), as a tracker's work happens while its client waits;
+- the simulator's own time answering those reads ("sim s": building and encoding answers, under its lock):
+  inside the latency once a request's share of it is shorter, but spent on the cores Steward runs on (a
+  tracker's own work happens on its machines);
 - the parallel floor (Jira): the same, with the reads of 100 issues counted as ceil(reads / 3), since three
   of them are in flight at once by default (plugins/jira/read.py);
 - `plan` as Steward runs by default (reading two pages ahead, core/readahead.py, and on Jira three reads of
@@ -85,7 +86,7 @@ def latency_table(names: list[str], issues: int, latencies: list[float], rounds:
                   baseline: str | None) -> None:
     print(f"`steward plan`, {issues:,} issues, medians of {rounds} round(s)\n")
     header: tuple[str, ...] = ("tracker", "latency", "reads", "floor s", "par. floor s", "sim s", "default s",
-                               "x floor", "x floor+sim",
+                               "x floor",
                                "one read s", "x floor", "sequential s", "x floor", "default/seq", "CPU s/1k",
                                "peak MB")
     if baseline:
@@ -125,14 +126,14 @@ def latency_table(names: list[str], issues: int, latencies: list[float], rounds:
                 # The floor: every read request one after the other, times the latency (the sequential chain).
                 # With N reads of 100 in flight, those reads cost ceil(reads / N) latencies: the parallel floor.
                 floor = reads * latency
-                # The simulator's own time answering the reads (it shares this machine's cores with Steward): a
-                # reader that sends one read at a time waits for it on top of the latency.
+                # The simulator's own time answering the reads: inside each request's latency, but on the
+                # cores Steward runs on.
                 sim = statistics.median(busy)
                 par_floor = (reads - batched + -(-batched // parallel)) * latency
                 ahead, seq = med["default"], med["sequential"]
                 one = med.get("one read")
                 row = (name, f"{latency * 1000:.0f} ms", str(reads), f"{floor:.1f}", f"{par_floor:.1f}",
-                       f"{sim:.1f}", f"{ahead[0]:.1f}", _times(ahead[0], floor), _times(ahead[0], floor + sim),
+                       f"{sim:.1f}", f"{ahead[0]:.1f}", _times(ahead[0], floor),
                        f"{one[0]:.1f}" if one else "-", _times(one[0], floor) if one else "-",
                        f"{seq[0]:.1f}", _times(seq[0], floor), f"{ahead[0] / seq[0]:.2f}",
                        f"{ahead[1] / issues * 1000:.3f}", f"{ahead[2]:.0f}")

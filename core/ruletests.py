@@ -24,6 +24,7 @@ from . import plugins
 from .conditions import explain_inline, normalize
 from .engine import Engine
 from .model import Issue
+from .readahead import resolved
 from .registry import FactContext
 from .rulefile import PACK_PREFIX, load
 from .rules import RuleSet
@@ -92,7 +93,7 @@ def _write_board(case: Case, directory: str) -> str:
 def _issue_from_case(case: Case) -> Issue:
     with tempfile.TemporaryDirectory() as directory:
         tracker = plugins.open_tracker(_write_board(case, directory), {})
-        issue = next(issue for page in tracker.fetch(None, None) for issue in page)
+        issue = next(issue for page in resolved(tracker.fetch(None, None)) for issue in page)
         tracker.close()
     return issue
 

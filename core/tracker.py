@@ -17,6 +17,7 @@ from .errors import TrackerError, UsageError
 from .fields import FieldMapping
 from .ledger import Identity
 from .model import Issue, Marker, Step
+from .readahead import Later, resolved
 from .rules import Rule
 
 log = logging.getLogger("steward.tracker")
@@ -65,8 +66,10 @@ class Tracker:
         """Called once before `fetch` with the rules of the run: an adapter may read only the fields they
         need and push their conditions into its query. Results must not change. Default: read everything."""
 
-    def fetch(self, query: str | None, since: datetime | None) -> Iterator[list[Issue]]:
-        """Yield pages of issues matching `query` (the tracker's own syntax), updated since `since`."""
+    def fetch(self, query: str | None, since: datetime | None) -> Iterator[list[Issue] | Later[list[Issue]]]:
+        """Yield pages of issues matching `query` (the tracker's own syntax), updated since `since`. A page may
+        come as a `Later` (core/readahead.py) whose conversion runs on the thread that uses it; `resolved`
+        turns what `fetch` yields into plain pages."""
         raise NotImplementedError
 
     def skipped(self) -> list[str]:
@@ -76,7 +79,7 @@ class Tracker:
 
     def fetch_one(self, key: str) -> Issue | None:
         """One issue with its whole history, or None when there is none. Default: search a full sweep."""
-        for page in self.fetch(None, None):
+        for page in resolved(self.fetch(None, None)):
             for issue in page:
                 if issue.key == key:
                     return issue

@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from steward.cli import cli
+from steward.core.readahead import resolved
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_BOARD = ROOT / "examples" / "board.json"
@@ -43,7 +44,7 @@ def record_reads(tracker) -> list[str]:
     fetch = tracker.fetch
 
     def recording(query, since=None):
-        for page in fetch(query, since):
+        for page in resolved(fetch(query, since)):
             seen.extend(issue.key for issue in page)
             yield page
 

@@ -62,6 +62,47 @@ def test_pages_and_warnings_arrive_in_the_sequential_order_read_in_another_threa
     assert pages.threads and threading.get_ident() not in pages.threads
 
 
+class LaterPages(Pages):
+    """Pages handed over as `readahead.Later`: the conversion logs a warning and records its thread."""
+
+    def __init__(self, count: int, fail_converting: int | None = None):
+        super().__init__(count)
+        self.fail_converting = fail_converting
+        self.converted_in: set[int] = set()
+
+    def convert(self, number: int) -> list[int]:
+        self.converted_in.add(threading.get_ident())
+        log.warning("converting page %d", number)
+        if number == self.fail_converting:
+            raise TrackerError(f"page {number} cannot be read")
+        return [number]
+
+    def __call__(self):
+        for page in super().__call__():
+            yield readahead.Later(lambda number=page[0]: self.convert(number))
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_a_later_page_is_converted_on_the_run_thread_in_the_sequential_order(depth):
+    sequential = []
+    assert consume(LaterPages(6), 0, sequential) == list(range(6))
+    assert sequential[:3] == ["reading page 0", "converting page 0", "working on page 0"]
+    pages, ahead = LaterPages(6), []
+    assert consume(pages, depth, ahead, work=lambda page: time.sleep(0.01)) == list(range(6))
+    assert ahead == sequential
+    assert pages.converted_in == {threading.get_ident()}
+    assert depth == 0 or threading.get_ident() not in pages.threads
+
+
+def test_a_later_page_that_cannot_be_converted_ends_the_run_with_that_error():
+    for depth in (0, 2):
+        sink = []
+        with pytest.raises(TrackerError, match="page 3 cannot be read"):
+            consume(LaterPages(8, fail_converting=3), depth, sink)
+        assert sink[-1] == "converting page 3" and "working on page 3" not in sink
+        assert "reading page 5" not in sink  # what the reader read beyond it is dropped with its warnings
+
+
 def test_the_reader_stays_at_most_depth_pages_ahead():
     pages = Pages(50)
     ahead = []

@@ -2,8 +2,8 @@
 
 A simulator is an `App`: it answers `handle(request)` with a `Response` and names the request's kind
 ("search", "edit", ...), so tests and benchmarks can count requests by kind. The server adds what real
-trackers do to clients: latency, 429 with Retry-After, 5xx, connection resets, a write that lands but
-whose answer is lost, and answers slower than the client's timeout.
+trackers do to clients: latency (the time from a request to its answer), 429 with Retry-After, 5xx,
+connection resets, a write that lands but whose answer is lost, and answers slower than the client's timeout.
 
 A `Contract` may be attached: every request that arrives is checked against it (faulted ones included) and
 every answer the app gives (not the injected faults); what it finds is kept in `SimServer.violations`.
@@ -178,6 +178,7 @@ class SimServer:
 
     def serve(self, request: Request) -> tuple[str | None, Response | None]:
         """Count, inject a fault or answer. Returns (fault, response); no response means drop the connection."""
+        arrived = time.perf_counter()
         kind = self.app.kind(request)
         if self.contract is not None:
             self._record(self.contract.check_request(request))
@@ -186,7 +187,7 @@ class SimServer:
             fault = self.faults.pick(kind)
             if fault:
                 self.faults.injected[fault] += 1
-        if self.latency:
+        if fault and self.latency:
             time.sleep(self.latency)
         if fault == "rate_limit":
             return fault, Response(429, {"message": "rate limited (simulated)"},
@@ -208,6 +209,11 @@ class SimServer:
             self.busy[kind] += time.perf_counter() - started
         if self.contract is not None:
             self._record(self.contract.check_response(request, response))
+        # An answer leaves `latency` after its request arrived, the simulator's own work included: a tracker
+        # works on its own machines while the client waits, so `latency` is the time a request takes.
+        remaining = self.latency - (time.perf_counter() - arrived)
+        if remaining > 0:
+            time.sleep(remaining)
         if self.after is not None:
             self.after(kind)
         if fault == "lost_response":

@@ -18,6 +18,7 @@ from typing import Any
 from steward.core.errors import TrackerError
 from steward.core.ledger import Identity
 from steward.core.model import Issue
+from steward.core.readahead import Later
 from steward.core.timeutil import format_time
 
 from .answers import malformed, mapping
@@ -125,7 +126,7 @@ class GitHubReader:
     def repo(self) -> str:
         return f"{self.owner}/{self.name}" if self.name else self.owner
 
-    def issues(self, query: str | None, since: datetime | None) -> Iterator[list[Issue]]:
+    def issues(self, query: str | None, since: datetime | None) -> Iterator[list[Issue] | Later[list[Issue]]]:
         parsed = parse_query(query)
         if parsed["number"] is not None and not self.name:
             raise TrackerError(f"number:N names an issue of one repository: use --tracker github:{self.owner}/REPO")
@@ -236,10 +237,11 @@ class GitHubReader:
                 raise GraphQLUnavailable(str(error)) from None
             raise
 
-    def _sweep_graphql(self, state: str, since: datetime | None) -> Iterator[list[Issue]]:
+    def _sweep_graphql(self, state: str, since: datetime | None) -> Iterator[Later[list[Issue]]]:
         return sweep_graphql(self, state, since)
 
-    def _sweep_search(self, state: str, qualifiers: list[str], since: datetime | None) -> Iterator[list[Issue]]:
+    def _sweep_search(self, state: str, qualifiers: list[str],
+                      since: datetime | None) -> Iterator[Later[list[Issue]]]:
         """A sweep through GitHub's issue search, 100 issues a request, oldest first (see `search_string`)."""
         start: str | None = None  # the creation time this page starts at
         at_start: set[tuple[Any, Any]] = set()  # (repository, number) of the issues read created at `start`
@@ -256,7 +258,7 @@ class GitHubReader:
             # Read before (at `start`, or earlier: an answer that ignored `created:>=`) is not read again.
             fresh = [n for n in nodes if not isinstance(n, dict) or (
                 _where(n) not in at_start and not (start and str(n.get("createdAt") or start) < start))]
-            yield self._readable(fresh, self._from_graphql_node)
+            yield Later(functools.partial(self._readable, fresh, self._from_graphql_node))
             page = connection.get("pageInfo") or {}
             if not page.get("hasNextPage"):
                 return

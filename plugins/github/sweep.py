@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import TrackerError
 from steward.core.model import Issue
+from steward.core.readahead import Later
 from steward.core.timeutil import format_time
 from steward.plugins.transport import Exhausted
 
@@ -57,7 +58,7 @@ def _reason(error: TrackerError) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> Iterator[list[Issue]]:
+def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> Iterator[Later[list[Issue]]]:
     states = {"open": ["OPEN"], "closed": ["CLOSED"], "all": ["OPEN", "CLOSED"]}[state]
     full = size = limit = reader.connection.page_size  # `limit`: below the smallest size that failed here
     arrived = 0  # pages in a row since the last failure
@@ -94,7 +95,8 @@ def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> I
             total = connection.get("totalCount")
         cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(nodes))
         pages.arrived([n["number"] for n in nodes if isinstance(n, dict) and isinstance(n.get("number"), int)])
-        yield reader._readable(nodes, reader._from_graphql_node)
+        # Converted on the thread that takes the page, while this one already asks for the next (readahead.py).
+        yield Later(functools.partial(reader._readable, nodes, reader._from_graphql_node))
         if cursor is None:
             check_total(reader.repo, f"the sweep of {state} issues", total, len(pages.items))
             return

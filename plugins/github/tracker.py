@@ -24,6 +24,7 @@ from steward.core.fields import FieldMapping
 from steward.core.ledger import Identity
 from steward.core.markers import dedupe, find_markers, new_run_id
 from steward.core.model import Issue, Marker, Step
+from steward.core.readahead import Later
 from steward.core.tracker import DigestRecord, Tracker
 from steward.plugins.transport import read_timeout
 
@@ -106,7 +107,8 @@ class GitHubTracker(Tracker):
                                f"{', '.join(sorted(n for n, m in fields.items() if m.on('github')))}")
         self.projects.map_fields(fields)
 
-    def fetch(self, query: str | None = None, since: datetime | None = None) -> Iterator[list[Issue]]:
+    def fetch(self, query: str | None = None,
+              since: datetime | None = None) -> Iterator[list[Issue] | Later[list[Issue]]]:
         return self.reader.issues(query, since)
 
     def skipped(self) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from steward.core import rulefile
 from steward.core.facts import DEFAULT_SETTINGS, unexplained_changes
 from steward.core.model import Change
+from steward.core.readahead import resolved
 from steward.core.registry import FactContext
 from steward.core.runner import Runner, RunOptions
 from steward.plugins.github.parse import Event, RawIssue, build_issue, priority_of
@@ -23,7 +24,7 @@ def tracker(repo="panjf2000/ants", **kwargs) -> GitHubTracker:
 
 
 def sweep(t: GitHubTracker, query=None) -> list[list]:
-    return list(t.fetch(query, None))
+    return list(resolved(t.fetch(query, None)))
 
 
 def test_sweep_of_41_issues_is_one_graphql_request(cassette, fake_time):
@@ -143,4 +144,4 @@ def test_bad_targets_and_queries_are_clear_errors(monkeypatch):
     with pytest.raises(TrackerError, match="GITHUB_TOKEN"):
         GitHubTracker("o/r", None)
     with pytest.raises(TrackerError, match="unsupported GitHub query"):
-        list(GitHubTracker("o/r", TOKEN).fetch("reactions:>3", None))
+        list(resolved(GitHubTracker("o/r", TOKEN).fetch("reactions:>3", None)))

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from github import GithubException
 
 from steward.cli import cli
+from steward.core.readahead import resolved
 from steward.plugins.github.tracker import GitHubTracker, make_tracker
 
 TOKEN = "test-token-not-real"
@@ -43,7 +44,7 @@ def with_stub(answers, **kwargs):
 def test_since_narrows_the_graphql_sweep(fake_time):
     from datetime import datetime, timezone
     tracker, stub = with_stub([EMPTY])
-    list(tracker.fetch(None, datetime(2026, 11, 1, tzinfo=timezone.utc)))
+    list(resolved(tracker.fetch(None, datetime(2026, 11, 1, tzinfo=timezone.utc))))
     variables = stub.calls[0][2]
     assert variables["since"] == "2026-11-01T00:00:00Z" and variables["states"] == ["OPEN"]
     assert "filterBy: {since: $since}" in stub.calls[0][1]
@@ -52,7 +53,7 @@ def test_since_narrows_the_graphql_sweep(fake_time):
 def test_a_server_without_issue_types_is_asked_again_without_them(fake_time):
     unknown = GithubException(400, {"errors": [{"message": "Field 'issueType' doesn't exist on type 'Issue'"}]}, {})
     tracker, stub = with_stub([unknown, EMPTY])
-    assert list(tracker.fetch(None, None)) == [[]]
+    assert list(resolved(tracker.fetch(None, None))) == [[]]
     assert "issueType" in stub.calls[0][1] and "issueType" not in stub.calls[1][1]
 
 
@@ -63,7 +64,7 @@ def test_no_graphql_endpoint_falls_back_to_rest(fake_time):
     timeline = [{"event": "labeled", "actor": {"login": "a"}, "created_at": "2024-01-01T00:00:00Z",
                  "label": {"name": "priority:low"}}]
     tracker, stub = with_stub([missing, [issue, {**issue, "number": 6, "pull_request": {}}], timeline])
-    issues = [i for page in tracker.fetch(None, None) for i in page]
+    issues = [i for page in resolved(tracker.fetch(None, None)) for i in page]
     assert [i.key for i in issues] == ["#5"] and issues[0].priority == "low"
     assert [c[0] for c in stub.calls] == ["graphql", "GET", "GET"]
 
@@ -74,7 +75,7 @@ def test_github_errors_are_actionable_and_never_show_the_token(fake_time):
     from steward.core.errors import TrackerError
     tracker, _ = with_stub([GithubException(401, {"message": "Bad credentials"}, {})])
     with pytest.raises(TrackerError) as caught:
-        list(tracker.fetch(None, None))
+        list(resolved(tracker.fetch(None, None)))
     assert "GITHUB_TOKEN" in str(caught.value) and TOKEN not in str(caught.value)
 
 

@@ -10,6 +10,7 @@ from sim.github import REPO, SIM_NOW, TOKEN, GitHubSim
 from sim.server import SimServer
 
 from steward.core import rulefile
+from steward.core.readahead import resolved
 from steward.core.runner import Runner, RunOptions
 from steward.plugins.github.tracker import GitHubTracker
 from steward.plugins.github.transport import Pacer
@@ -43,7 +44,7 @@ def test_parent_and_sub_issues_become_facts_in_one_request_per_page(tmp_path):
     rules.write_text(RULES, encoding="utf-8")
     with SimServer(sim, contract=GitHubContract()) as server:
         tracker = GitHubTracker(REPO, TOKEN, server.url, pacer=Pacer(per_minute=0))
-        issues = {i.key: i for page in tracker.fetch("state:all", None) for i in page}
+        issues = {i.key: i for page in resolved(tracker.fetch("state:all", None)) for i in page}
         assert server.requests("graphql_sweep") == 1 and server.requests() == 1  # 40 issues, one request
         plan = Runner(tracker, rulefile.load([str(rules)]), RunOptions(now=SIM_NOW, query="state:all")).run()
     parent, child = issues["#5"], issues["#8"]

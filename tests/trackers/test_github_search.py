@@ -15,6 +15,7 @@ from sim.github import REPO, SIM_NOW, TOKEN, GitHubSim, run_args, run_cli
 from sim.server import SimServer
 
 from steward.core.errors import TrackerError
+from steward.core.readahead import resolved
 from steward.plugins.github.tracker import GitHubTracker
 from steward.plugins.github.transport import Pacer
 
@@ -24,7 +25,7 @@ def tracker(url: str, page_size: int = 100) -> GitHubTracker:
 
 
 def read(url: str, query: str, page_size: int = 100) -> list[int]:
-    return [int(i.key.lstrip("#")) for page in tracker(url, page_size).fetch(query, None) for i in page]
+    return [int(i.key.lstrip("#")) for page in resolved(tracker(url, page_size).fetch(query, None)) for i in page]
 
 
 def matching(sim: GitHubSim, test) -> list[int]:
@@ -127,7 +128,7 @@ def test_a_search_that_answers_the_same_page_again_ends_with_an_error_not_a_swee
     with SimServer(sim) as server:
         seen: list[int] = []
         with pytest.raises(TrackerError, match="answered a next page it cannot reach"):
-            for page in tracker(server.url, page_size=3).fetch("state:all no:assignee", None):
+            for page in resolved(tracker(server.url, page_size=3).fetch("state:all no:assignee", None)):
                 seen += [int(i.key.lstrip("#")) for i in page]
         assert server.requests("graphql_search") <= 3
     assert len(seen) == len(set(seen)) == 3  # the first page, read once

@@ -70,8 +70,8 @@ def test_rate_limited_parallel_reads_are_waited_out_and_change_nothing():
 
 
 class Counting:
-    """A simulator that records how many reads of issues are in flight at once (kind() is asked when a request
-    arrives, before the server's latency; handle() after it)."""
+    """A simulator that records how many reads of issues are in flight at once: from kind(), asked when a
+    request arrives, to done(), called as its answer leaves (the server's `after`, once the latency passed)."""
 
     def __init__(self, sim: JiraSim, kind: str):
         self.sim, self.watched = sim, kind
@@ -90,17 +90,19 @@ class Counting:
         return self.sim.is_write(request)
 
     def handle(self, request: Request) -> Response:
-        if self.sim.kind(request) == self.watched:
+        return self.sim.handle(request)
+
+    def done(self, kind: str) -> None:
+        if kind == self.watched:
             with self.lock:
                 self.now -= 1
-        return self.sim.handle(request)
 
 
 @pytest.mark.parametrize("flavor", [CLOUD, DATACENTER])
 @pytest.mark.parametrize("parallel", [1, 3])
 def test_at_most_n_reads_are_in_flight(flavor, parallel):
     counting = Counting(JiraSim(flavor, 1200, seed=7, now=NOW), READS[flavor])
-    with SimServer(counting, latency=0.03) as server:
+    with SimServer(counting, latency=0.03, after=counting.done) as server:
         jira_plan(server, flavor, "json", "0", parallel=str(parallel))
     # Data Center's snapshot is a search too, but it is read alone, before the reads of 100 start.
     assert counting.most == parallel
