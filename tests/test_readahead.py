@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 
@@ -157,3 +158,12 @@ def test_the_setting(text, depth):
 def test_a_bad_setting_names_the_variable(text):
     with pytest.raises(UsageError, match="STEWARD_READ_AHEAD must be a number of pages"):
         readahead.depth_from({readahead.ENV: text})
+
+
+def test_the_reader_gets_the_interpreter_lock_promptly_while_it_runs_and_the_setting_is_restored():
+    before = sys.getswitchinterval()
+    seen = []
+    with pytest.raises(TrackerError):
+        consume(Pages(5, fail_at=3), 2, [], work=lambda page: seen.append(sys.getswitchinterval()))
+    assert seen and all(value == min(before, readahead.SWITCH_INTERVAL) for value in seen)
+    assert sys.getswitchinterval() == before
