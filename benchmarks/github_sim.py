@@ -59,9 +59,10 @@ PEAK = ("import atexit, resource, sys\n"
         "'\\nsteward-peak-kib=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n")
 STEWARD = PEAK + "from steward.cli import main\nsys.argv = ['steward'] + sys.argv[1:]\nmain()\n"
 # The adapter's sweep alone, every page dropped once read: what the adapter itself holds.
-SWEEP = PEAK + ("from steward.plugins import github\nimport os\n"
-                "tracker = github.make_tracker(os.environ['SWEEP_REPO'], {})\n"
-                "print(sum(len(page) for page in tracker.fetch(None, None)))\n")
+SWEEP = PEAK + ("from steward.plugins.github.tracker import make_tracker\n"
+                "from steward.core.readahead import resolved\nimport os\n"
+                "tracker = make_tracker(os.environ['SWEEP_REPO'], {})\n"
+                "print(sum(len(page) for page in resolved(tracker.fetch(None, None))))\n")
 NAIVE = PEAK + f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\nimport github_sim\n" \
                 "github_sim.naive_worker(sys.argv[1])\n"
 

@@ -144,7 +144,11 @@ class ReadAhead(Generic[T]):
         # between one GitHub answer and the next request, 12 ms at SWITCH_INTERVAL.
         self.interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self.interval, SWITCH_INTERVAL))
-        self.thread.start()
+        try:
+            self.thread.start()
+        except BaseException:
+            sys.setswitchinterval(self.interval)
+            raise
         return self._pages()
 
     def __exit__(self, *exc_info: object) -> None:

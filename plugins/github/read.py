@@ -258,7 +258,7 @@ class GitHubReader:
             # Read before (at `start`, or earlier: an answer that ignored `created:>=`) is not read again.
             fresh = [n for n in nodes if not isinstance(n, dict) or (
                 _where(n) not in at_start and not (start and str(n.get("createdAt") or start) < start))]
-            yield Later(functools.partial(self._readable, fresh, self._from_graphql_node))
+            yield self._handed(fresh)
             page = connection.get("pageInfo") or {}
             if not page.get("hasNextPage"):
                 return
@@ -275,10 +275,35 @@ class GitHubReader:
                 raise TrackerError(f"GitHub's search for issues of {self.repo} answered a next page it cannot "
                                    "reach (the same page again); stopped reading")
 
-    def _readable(self, items: list[Any], convert: Callable[[dict[str, Any]], Issue]) -> list[Issue]:
+    def _handed(self, nodes: list[Any], skipped: list[str] | None = None) -> Later[list[Issue]]:
+        """A page of a GraphQL sweep as the reader hands it over, converted on the thread that takes it.
+
+        An issue with more history than the answer holds needs more requests: those go out now, right after
+        the answer whose count of history items they must add up to (a comment added while earlier pages are
+        worked on and written would make the history longer than GitHub said), so such a page is converted
+        here. Issues skipped meanwhile (`skipped`, and this page's own) are recorded when the page is taken,
+        so `skipped` lists them in a sequential run's order whichever thread converted the page."""
+        before = list(skipped or [])
+        if any(_more_history(node) for node in nodes):
+            own: list[str] = []
+            issues = self._readable(nodes, self._from_graphql_node, own)
+
+            def taken() -> list[Issue]:
+                self.skipped += before + own
+                return issues
+            return Later(taken)
+
+        def converted() -> list[Issue]:
+            self.skipped += before
+            return self._readable(nodes, self._from_graphql_node)
+        return Later(converted)
+
+    def _readable(self, items: list[Any], convert: Callable[[dict[str, Any]], Issue],
+                  skipped: list[str] | None = None) -> list[Issue]:
         """The issues of one page; one GitHub sent in a shape Steward cannot read, or whose long history GitHub
-        could not answer for in time, is skipped with a warning that names it, so a single odd issue never
-        ends a sweep."""
+        could not answer for in time, is skipped with a warning that names it (and recorded in `skipped`, by
+        default the reader's), so a single odd issue never ends a sweep."""
+        skipped = self.skipped if skipped is None else skipped
         issues = []
         for index, item in enumerate(items):
             if not isinstance(item, dict):
@@ -292,7 +317,7 @@ class GitHubReader:
                     raise
                 log.warning("#%s: skipped: GitHub could not answer for its history (%s); the rest of the sweep "
                             "goes on", item["number"], error)
-                self.skipped.append(f"#{item['number']}")
+                skipped.append(f"#{item['number']}")
             except (KeyError, TypeError, ValueError, AttributeError) as error:
                 name = f"#{item['number']}" if item.get("number") is not None else item.get("url") or \
                     item.get("html_url") or f"item {index + 1} of a page"
@@ -361,6 +386,13 @@ class GitHubReader:
             events += [e for e in (rest_event(i) for i in items if isinstance(i, dict)) if e is not None]
         raw.events = events
         return build_issue(raw, self.repo, self.prefix, self.identity)
+
+
+def _more_history(node: Any) -> bool:
+    """Whether GitHub said this issue's history goes on past the items its answer holds."""
+    timeline = node.get("timelineItems") if isinstance(node, dict) else None
+    page = timeline.get("pageInfo") if isinstance(timeline, dict) else None
+    return isinstance(page, dict) and page.get("hasNextPage") is True
 
 
 def _where(node: dict[str, Any]) -> tuple[Any, Any]:

@@ -59,6 +59,19 @@ def _reason(error: TrackerError) -> str:
 
 
 def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> Iterator[Later[list[Issue]]]:
+    skipped: list[str] = []  # issues stepped past since the last page: recorded when the next page is taken
+    try:
+        yield from _sweep(reader, state, since, skipped)
+    except TrackerError:
+        if skipped:  # recorded before the error reaches the run, as a sequential run recorded them
+            yield reader._handed([], skipped)
+        raise
+    if skipped:
+        yield reader._handed([], skipped)
+
+
+def _sweep(reader: GitHubReader, state: str, since: datetime | None,
+           skipped: list[str]) -> Iterator[Later[list[Issue]]]:
     states = {"open": ["OPEN"], "closed": ["CLOSED"], "all": ["OPEN", "CLOSED"]}[state]
     full = size = limit = reader.connection.page_size  # `limit`: below the smallest size that failed here
     arrived = 0  # pages in a row since the last failure
@@ -81,7 +94,7 @@ def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> I
                             size, reader.repo, _reason(error), smaller)
                 size = smaller
                 continue
-            cursor = _skip(reader, variables, pages, error)
+            cursor = _skip(reader, variables, pages, error, skipped)
             if cursor is None:
                 return
             limit = full  # past the issue GitHub could not answer for: pages may grow to full size again
@@ -96,7 +109,8 @@ def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> I
         cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(nodes))
         pages.arrived([n["number"] for n in nodes if isinstance(n, dict) and isinstance(n.get("number"), int)])
         # Converted on the thread that takes the page, while this one already asks for the next (readahead.py).
-        yield Later(functools.partial(reader._readable, nodes, reader._from_graphql_node))
+        yield reader._handed(nodes, skipped)
+        skipped.clear()
         if cursor is None:
             check_total(reader.repo, f"the sweep of {state} issues", total, len(pages.items))
             return
@@ -114,9 +128,10 @@ def _issues(data: dict[str, Any], repo: str) -> dict[str, Any]:
     return mapping(repository.get("issues"), "reading issues", data)
 
 
-def _skip(reader: GitHubReader, variables: dict[str, Any], pages: Pages, error: TrackerError) -> str | None:
+def _skip(reader: GitHubReader, variables: dict[str, Any], pages: Pages, error: TrackerError,
+          skipped: list[str]) -> str | None:
     """Step past issues GitHub cannot answer for: their numbers (a light query) are named in a warning and
-    recorded as skipped. Returns the cursor after them, or None at the end. If even the numbers cannot be
+    added to `skipped`. Returns the cursor after them, or None at the end. If even the numbers cannot be
     read, the sweep cannot go on and `error` is raised."""
     try:
         data = reader.connection.graphql(sweep_numbers_query(), variables, "reading the numbers of issues")
@@ -132,5 +147,5 @@ def _skip(reader: GitHubReader, variables: dict[str, Any], pages: Pages, error: 
     if keys:
         log.warning("%s: skipped: GitHub could not answer for %s even alone (%s); the rest of the sweep goes on",
                     ", ".join(keys), "it" if len(keys) == 1 else "them", _reason(error))
-        reader.skipped += keys
+        skipped += keys
     return cursor

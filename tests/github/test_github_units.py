@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 
 from click.testing import CliRunner
 from github import GithubException
 
 from steward.cli import cli
+from steward.core import readahead
 from steward.core.readahead import resolved
+from steward.plugins.github.read import GitHubReader
 from steward.plugins.github.tracker import GitHubTracker, make_tracker
+from steward.plugins.transport import Exhausted, Failure
 
 TOKEN = "test-token-not-real"
 EMPTY = {"data": {"repository": {"issues": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}}}}
@@ -117,3 +122,46 @@ def test_timeout_and_write_pacing_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("STEWARD_HTTP_TIMEOUT", "soon")
     with pytest.raises(TrackerError, match="STEWARD_HTTP_TIMEOUT must be a number of seconds above 0"):
         make_tracker("o/r", {})
+
+
+
+class SkippingConnection:
+    """One issue a page: #1's history cannot be read (502s); the page after it cannot be read even alone, so
+    the sweep steps past #2 by its number."""
+
+    page_size = 1
+
+    def graphql(self, query, variables, what):
+        if "reading the numbers" in what:
+            return {"repository": {"issues": {"nodes": [{"number": 2}], "pageInfo": {"hasNextPage": False}}}}
+        if variables.get("cursor") is None:
+            return {"repository": {"issues": {"nodes": [{"number": 1}], "totalCount": 2,
+                                              "pageInfo": {"hasNextPage": True, "endCursor": "c1"}}}}
+        raise Exhausted("GitHub kept answering 502", Failure(502, "GitHub answered 502"))
+
+
+def sweep_skipping(depth: int) -> tuple[list[str], list[str]]:
+    """(the reader's skipped issues, the run's warnings) of that sweep, `depth` pages read ahead, with the run
+    busy on an earlier page while the reader goes on."""
+    reader = GitHubReader(SkippingConnection(), "o", "r", "priority:", "graphql")
+
+    def overloaded_history(node):
+        raise Exhausted("GitHub kept answering 502 while reading the history", Failure(502, "502"))
+
+    reader._from_graphql_node = overloaded_history
+    sink: list[str] = []
+    handler = readahead.ThreadLog(sink)
+    logging.getLogger("steward").addHandler(handler)
+    try:
+        with readahead.pages_of(lambda: reader.issues("state:open", None), depth, handler) as pages:
+            time.sleep(0.3)
+            assert [issue for page in pages for issue in page] == []
+    finally:
+        logging.getLogger("steward").removeHandler(handler)
+    return reader.skipped, sink
+
+
+def test_skipped_issues_are_listed_in_the_sweeps_order_however_far_the_reader_is_ahead():
+    sequential = sweep_skipping(0)
+    assert sequential[0] == ["#1", "#2"] and sequential[1][0].startswith("#1: skipped")
+    assert sweep_skipping(2) == sequential

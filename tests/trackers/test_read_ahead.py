@@ -4,6 +4,7 @@ without it (STEWARD_READ_AHEAD=0) on the simulators' seeds, applies that leave t
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -100,3 +101,32 @@ def test_a_bad_read_ahead_setting_is_one_line_and_exit_2():
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: STEWARD_READ_AHEAD must be a number of pages from 0 (no read-ahead) to 16, got 'lots'"]
+
+
+def test_long_histories_are_read_right_after_their_page_not_when_the_run_reaches_it(monkeypatch):
+    """A history longer than one answer is completed by the requests that follow the sweep's answer, and must
+    add up to the count that answer gave. Were they sent only once the run reached the page (after the pages
+    before it were worked on and written), a comment added meanwhile would make the history longer than
+    GitHub said and end the run. Here people comment on every issue of page 2 once the reader is past it."""
+    sim = GitHubSim(issues=30, seed=3, long_share=1.0)
+    open_issues = sum(sim.issue(number).state == "open" for number in range(1, 31))
+    original = Runner._page
+    pages_worked = []
+
+    def busy_on_the_first_page(self, page, plan):
+        if not pages_worked:
+            deadline = time.monotonic() + 30
+            while server.requests("graphql_sweep") < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)  # until the reader has asked for page 3: page 2 is read and waits in the queue
+            with server.lock:
+                for number in range(11, 21):
+                    sim.touch(number)
+        pages_worked.append(len(page))
+        return original(self, page, plan)
+
+    monkeypatch.setattr(Runner, "_page", busy_on_the_first_page)
+    with SimServer(sim) as server:
+        tracker = GitHubTracker(REPO, TOKEN, server.url, pacer=Pacer(per_minute=0), page_size=10)
+        plan = Runner(tracker, rulefile.load(rulefile.default_specs()), RunOptions(now=SIM_NOW, read_ahead=2)).run()
+        assert server.requests("graphql_sweep") == 3 and server.requests("graphql_timeline") >= 10
+    assert len(pages_worked) == 3 and plan.issues_seen == sum(pages_worked) == open_issues and not plan.warnings
