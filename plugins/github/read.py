@@ -276,34 +276,25 @@ class GitHubReader:
                                    "reach (the same page again); stopped reading")
 
     def _handed(self, nodes: list[Any], skipped: list[str] | None = None) -> Later[list[Issue]]:
-        """A page of a GraphQL sweep as the reader hands it over, converted on the thread that takes it.
+        """A page of a GraphQL sweep as the reader hands it over: converted on the thread that takes it.
 
-        An issue with more history than the answer holds needs more requests: those go out now, right after
-        the answer whose count of history items they must add up to (a comment added while earlier pages are
-        worked on and written would make the history longer than GitHub said), so such a page is converted
-        here. Issues skipped meanwhile (`skipped`, and this page's own) are recorded when the page is taken,
-        so `skipped` lists them in a sequential run's order whichever thread converted the page."""
+        An issue with more history than the answer holds needs more requests. Those go out here, right after
+        the answer whose count of history items they must add up to: sent only once the run reaches the page
+        (after earlier pages were worked on and written), a comment added meanwhile would make the history
+        longer than GitHub said. Issues the sweep stepped past (`skipped`) are recorded when the page is
+        taken, so `skipped` keeps a sequential run's order."""
         before = list(skipped or [])
-        if any(_more_history(node) for node in nodes):
-            own: list[str] = []
-            issues = self._readable(nodes, self._from_graphql_node, own)
-
-            def taken() -> list[Issue]:
-                self.skipped += before + own
-                return issues
-            return Later(taken)
+        histories = {id(node): self._rest_of_history(node) for node in nodes if _more_history(node)}
 
         def converted() -> list[Issue]:
             self.skipped += before
-            return self._readable(nodes, self._from_graphql_node)
+            return self._readable(nodes, lambda node: self._from_graphql_node(node, histories.get(id(node))))
         return Later(converted)
 
-    def _readable(self, items: list[Any], convert: Callable[[dict[str, Any]], Issue],
-                  skipped: list[str] | None = None) -> list[Issue]:
+    def _readable(self, items: list[Any], convert: Callable[[dict[str, Any]], Issue]) -> list[Issue]:
         """The issues of one page; one GitHub sent in a shape Steward cannot read, or whose long history GitHub
-        could not answer for in time, is skipped with a warning that names it (and recorded in `skipped`, by
-        default the reader's), so a single odd issue never ends a sweep."""
-        skipped = self.skipped if skipped is None else skipped
+        could not answer for in time, is skipped with a warning that names it, so a single odd issue never
+        ends a sweep."""
         issues = []
         for index, item in enumerate(items):
             if not isinstance(item, dict):
@@ -317,7 +308,7 @@ class GitHubReader:
                     raise
                 log.warning("#%s: skipped: GitHub could not answer for its history (%s); the rest of the sweep "
                             "goes on", item["number"], error)
-                skipped.append(f"#{item['number']}")
+                self.skipped.append(f"#{item['number']}")
             except (KeyError, TypeError, ValueError, AttributeError) as error:
                 name = f"#{item['number']}" if item.get("number") is not None else item.get("url") or \
                     item.get("html_url") or f"item {index + 1} of a page"
@@ -326,12 +317,38 @@ class GitHubReader:
         # Steward's own digest of a review period is not work to govern (digest.py).
         return [issue for issue in issues if not is_digest(issue, self.identity)]
 
-    def _from_graphql_node(self, node: dict[str, Any]) -> Issue:
+    def _from_graphql_node(self, node: dict[str, Any], history: list[Any] | Exception | None = None) -> Issue:
+        """An issue of a GraphQL answer. `history`: its timeline items when `_handed` read them in full already,
+        or the error reading them gave (raised here, so the issue is skipped or the run ends where it would
+        have); otherwise they are read now."""
+        if isinstance(history, Exception):
+            raise history
         raw = raw_from_graphql(node, "" if self.qualified else self.repo)
         owner, _, name = (raw.repo if raw.repo and "/" in raw.repo else self.repo).partition("/")
         if self.projects is not None:
             raw.fields = self.projects.values(node)
-        what = f"reading the history of #{raw.number}"
+        nodes = self._history(node, raw.number, owner, name) if history is None else history
+        raw.events = [e for e in (graphql_event(n) for n in nodes if n) if e is not None]
+        issue = build_issue(raw, f"{owner}/{name}", self.prefix, self.identity)
+        if self.qualified:
+            issue.key = f"{owner}/{name}#{raw.number}"
+        if self.projects is not None and self.projects.fields:  # what a project field write names
+            issue.extra.update(node_id=node.get("id"), project_items=self.projects.items(node))
+        return issue
+
+    def _rest_of_history(self, node: dict[str, Any]) -> list[Any] | Exception:
+        """All of the timeline items of an issue whose answer holds only the first ones, or the error reading
+        them gave."""
+        try:
+            raw = raw_from_graphql(node, "" if self.qualified else self.repo)
+            owner, _, name = (raw.repo if raw.repo and "/" in raw.repo else self.repo).partition("/")
+            return self._history(node, raw.number, owner, name)
+        except Exception as error:  # noqa: BLE001 - raised when the issue is converted, as it would have been
+            return error
+
+    def _history(self, node: dict[str, Any], number: int, owner: str, name: str) -> list[Any]:
+        """An issue's timeline items: those of the answer, then the pages after them (more than 100 items)."""
+        what = f"reading the history of #{number}"
         timeline = node.get("timelineItems") or {}
         nodes = list(timeline.get("nodes") or [])
         page = timeline.get("pageInfo") or {}
@@ -340,7 +357,7 @@ class GitHubReader:
         cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(nodes))
         while cursor is not None:  # only issues with more than 100 timeline items get here
             data = self.connection.graphql(TIMELINE_QUERY, {"owner": owner, "name": name,
-                                                            "number": raw.number, "cursor": cursor}, what)
+                                                            "number": number, "cursor": cursor}, what)
             more = ((data.get("repository") or {}).get("issue") or {}).get("timelineItems")
             more = mapping(more, what, data)
             items = more.get("nodes")
@@ -349,18 +366,12 @@ class GitHubReader:
             nodes += items
             if isinstance(total, int) and len(nodes) > total:  # an endless cursor: more than GitHub said
                 raise PagingError(f"GitHub ({self.repo}) sent more than the {total} history items it said #"
-                                  f"{raw.number} has while {what}; stopped here so that nothing is read or "
+                                  f"{number} has while {what}; stopped here so that nothing is read or "
                                   f"written twice")
             page = more.get("pageInfo") if isinstance(more.get("pageInfo"), dict) else {}
             cursor = pages.next(page.get("endCursor"), page.get("hasNextPage") is True, len(items))
-        check_total(self.repo, f"the history of #{raw.number}", total, len(nodes))
-        raw.events = [e for e in (graphql_event(n) for n in nodes if n) if e is not None]
-        issue = build_issue(raw, f"{owner}/{name}", self.prefix, self.identity)
-        if self.qualified:
-            issue.key = f"{owner}/{name}#{raw.number}"
-        if self.projects is not None and self.projects.fields:  # what a project field write names
-            issue.extra.update(node_id=node.get("id"), project_items=self.projects.items(node))
-        return issue
+        check_total(self.repo, f"the history of #{number}", total, len(nodes))
+        return nodes
 
     def _sweep_rest(self, state: str, since: datetime | None) -> Iterator[list[Issue]]:
         # REST pages are numbered, so the list must not change under them while Steward writes. Ordered by

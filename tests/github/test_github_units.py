@@ -145,7 +145,7 @@ def sweep_skipping(depth: int) -> tuple[list[str], list[str]]:
     busy on an earlier page while the reader goes on."""
     reader = GitHubReader(SkippingConnection(), "o", "r", "priority:", "graphql")
 
-    def overloaded_history(node):
+    def overloaded_history(node, history=None):
         raise Exhausted("GitHub kept answering 502 while reading the history", Failure(502, "502"))
 
     reader._from_graphql_node = overloaded_history

@@ -63,9 +63,10 @@ def test_jira_applies_leave_the_same_tracker_with_and_without_read_ahead(flavor)
     assert outcomes[1] == outcomes[0]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_github_plans_are_byte_identical_with_and_without_read_ahead(seed):
-    sim = GitHubSim(issues=350, seed=seed)
+@pytest.mark.parametrize(("seed", "long_share"), [(1, 0.0), (2, 0.0), (5, 0.05)])
+def test_github_plans_are_byte_identical_with_and_without_read_ahead(seed, long_share):
+    """The third seed has issues with more than 100 history items, whose rest the reader reads."""
+    sim = GitHubSim(issues=350, seed=seed, long_share=long_share)
     with SimServer(sim) as server:
         outputs = {}
         for depth in ("0", "1", "2"):
@@ -74,6 +75,7 @@ def test_github_plans_are_byte_identical_with_and_without_read_ahead(seed):
                 result = run_cli(server.url, args, STEWARD_READ_AHEAD=depth)
                 assert result.exit_code in (0, 1), result.stderr
                 outputs[(depth, fmt)] = result.stdout
+        assert bool(server.requests("graphql_timeline")) == bool(long_share)
     for fmt in ("json", "text"):
         assert outputs[("2", fmt)] == outputs[("0", fmt)] == outputs[("1", fmt)]
     assert json.loads(outputs[("0", "json")])["findings"]
@@ -83,7 +85,7 @@ def test_github_applies_leave_the_same_repository_with_and_without_read_ahead():
     rules = rulefile.load(rulefile.default_specs())
     outcomes = []
     for depth in (0, 2):
-        sim = GitHubSim(issues=260, seed=4)
+        sim = GitHubSim(issues=260, seed=4, long_share=0.03)
         with SimServer(sim) as server:
             tracker = GitHubTracker(REPO, TOKEN, server.url, page_size=25,
                                     pacer=Pacer(per_minute=0))
