@@ -149,7 +149,7 @@ class ReadAhead(Generic[T]):
         except BaseException:
             sys.setswitchinterval(self.interval)
             raise
-        return self._pages()
+        return resolved(self._pages())
 
     def __exit__(self, *exc_info: object) -> None:
         try:
@@ -157,7 +157,7 @@ class ReadAhead(Generic[T]):
         finally:
             sys.setswitchinterval(self.interval)
 
-    def _pages(self) -> Iterator[T]:
+    def _pages(self) -> Iterator[T | Later[T]]:
         while True:
             item, held = self.queue.get()
             if self.log is not None:
@@ -166,7 +166,7 @@ class ReadAhead(Generic[T]):
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item.convert() if isinstance(item, Later) else item  # type: ignore[misc]
+            yield item  # type: ignore[misc]
 
     def stop(self) -> None:
         """End the reader: it stops at its next page. What it read beyond the run's last page, and the

@@ -25,7 +25,7 @@ from .answers import malformed, mapping
 from .comments import PostedComment, from_graphql
 from .digest import is_digest
 from .paging import Pages, PagingError, check_total
-from .parse import Event, build_issue, graphql_event, raw_from_graphql, raw_from_rest, rest_event
+from .parse import Event, RawIssue, build_issue, graphql_event, raw_from_graphql, raw_from_rest, rest_event
 from .projects import Projects
 from .queries import (
     HIERARCHY,
@@ -323,8 +323,7 @@ class GitHubReader:
         have); otherwise they are read now."""
         if isinstance(history, Exception):
             raise history
-        raw = raw_from_graphql(node, "" if self.qualified else self.repo)
-        owner, _, name = (raw.repo if raw.repo and "/" in raw.repo else self.repo).partition("/")
+        raw, owner, name = self._raw(node)
         if self.projects is not None:
             raw.fields = self.projects.values(node)
         nodes = self._history(node, raw.number, owner, name) if history is None else history
@@ -336,12 +335,17 @@ class GitHubReader:
             issue.extra.update(node_id=node.get("id"), project_items=self.projects.items(node))
         return issue
 
+    def _raw(self, node: dict[str, Any]) -> tuple[RawIssue, str, str]:
+        """An issue of a GraphQL answer as parse.py reads it, with the owner and name of its repository."""
+        raw = raw_from_graphql(node, "" if self.qualified else self.repo)
+        owner, _, name = (raw.repo if raw.repo and "/" in raw.repo else self.repo).partition("/")
+        return raw, owner, name
+
     def _rest_of_history(self, node: dict[str, Any]) -> list[Any] | Exception:
         """All of the timeline items of an issue whose answer holds only the first ones, or the error reading
         them gave."""
         try:
-            raw = raw_from_graphql(node, "" if self.qualified else self.repo)
-            owner, _, name = (raw.repo if raw.repo and "/" in raw.repo else self.repo).partition("/")
+            raw, owner, name = self._raw(node)
             return self._history(node, raw.number, owner, name)
         except Exception as error:  # noqa: BLE001 - raised when the issue is converted, as it would have been
             return error
