@@ -172,7 +172,7 @@ def note_person(people: dict[str, str], user: Any) -> None:
     ident = user_id(user)
     if not ident or ident in people:  # the first name seen for an id is kept: later ones change nothing
         return
-    name = user.get("displayName") if isinstance(user, dict) else None
+    name = as_dict(user).get("displayName")
     if isinstance(name, str) and (name := scrub(name).strip()):
         people[ident] = name
 
