@@ -107,8 +107,33 @@ class FactDeriver:
             else:
                 self._steps.append((name, _bound(spec, argument), context, _COERCE.get(spec.type, _missing)))
 
+        self._derive = _written_out(self._steps)
+
     def __call__(self, issue: Issue) -> dict[str, Any]:
-        return {name: coerce(compute(issue, context)) for name, compute, context, coerce in self._steps}
+        return self._derive(issue)
+
+
+# The facts of one issue as one generated dict display: a comprehension over the steps spent a third of the
+# derivation in its own loop. Numbers and booleans of their exact type pass without calling their coercion
+# (equal results: tests/test_fact_deriver.py).
+_FAST_PATH = {"number": "(_v if (_t := type(_v := f{i}(issue, x{i}))) is int or _t is float else c{i}(_v))",
+              "boolean": "(_v if type(_v := f{i}(issue, x{i})) is bool else c{i}(_v))"}
+
+
+def _written_out(steps: list[tuple[str, Callable[[Issue, FactContext], Any], FactContext, Callable[[Any], Any]]]
+                 ) -> Callable[[Issue], dict[str, Any]]:
+    namespace: dict[str, Any] = {}
+    entries = []
+    for i, (name, compute, context, coerce) in enumerate(steps):
+        namespace[f"f{i}"], namespace[f"x{i}"], namespace[f"c{i}"] = compute, context, coerce
+        kind = next((kind for kind, known in _COERCE.items() if known is coerce), None)
+        entries.append(f"{name!r}: " + _FAST_PATH.get(kind or "", "c{i}(f{i}(issue, x{i}))").format(i=i))
+    source = "def derive(issue):\n    return {" + ", ".join(entries) + "}\n"
+    try:
+        exec(compile(source, "<steward facts>", "exec"), namespace)  # noqa: S102 - written above from the steps
+    except (SyntaxError, RecursionError, MemoryError, ValueError):  # a limit of the compiler: the plain loop
+        return lambda issue: {name: coerce(compute(issue, context)) for name, compute, context, coerce in steps}
+    return namespace["derive"]
 
 
 def _bound(spec: FactSpec, argument: str | None) -> Callable[[Issue, FactContext], Any]:

@@ -57,3 +57,17 @@ def test_the_demo_board_derives_the_same_facts():
         for raw in board["issues"]:
             issue = issue_from_board(raw, "board.json", board=context)
             assert derive(issue) == reference(issue, ctx, names)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=values, name=st.text(max_size=8))
+def test_the_written_out_derivation_coerces_as_each_type_does(value, name):
+    """`FactDeriver` writes the facts of an issue out as one generated function, with fast paths for numbers
+    and booleans: every value of every type comes out as `normalize` makes it, under any fact name."""
+    from steward.core.runner import _missing, _written_out
+
+    for fact_type in ("number", "string", "boolean", "list", "date"):
+        derive = _written_out([(name, lambda issue, context: value, None, _COERCE.get(fact_type, _missing))])
+        got = derive(None)[name]
+        expected = normalize(value, fact_type)
+        assert got is expected or got == expected
