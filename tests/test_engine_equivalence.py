@@ -470,3 +470,41 @@ def test_facts_named_like_durables_own_keys_reach_it_under_short_names() -> None
     got = engine.evaluate(facts)
     assert_same(rules, facts, got)
     assert got == [[0, 1, 2, 3, 4], []] and engine.fallbacks == []
+
+
+def _projected_one_fact_at_a_time(index: int, facts: dict[str, Any], group: Any) -> dict[str, Any] | None:
+    """What `project` wrote before it was generated per ruleset: the loop over the group's facts."""
+    from steward.core import patterns
+    from steward.core.envelope import MAX_EXACT_INT, json_safe
+
+    record: dict[str, Any] = {"id": index, "sid": "0", "_kind": "issue"}
+    for name, prop in group.facts:
+        value = facts.get(name)
+        if value is None or value == []:
+            continue
+        if type(value) is int and not -MAX_EXACT_INT <= value <= MAX_EXACT_INT:
+            return None
+        if type(value) is float and not json_safe(value):
+            return None
+        record[prop] = value
+    for prop, fact, pattern in group.patterns:
+        value = facts.get(fact)
+        record[prop] = isinstance(value, str) and patterns.search(pattern, value)
+    return record
+
+
+record_values = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+                 | st.lists(st.text(max_size=3), max_size=2) | st.just(2**53) | st.just(2**53 + 1) | st.just(1e16))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(names=st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=4, unique=True), data=st.data())
+def test_records_written_out_per_ruleset_equal_the_loop_over_its_facts(names: list[str], data: Any) -> None:
+    """Fact names of any text (quotes, backslashes, lone surrogates) and values durable cannot hold."""
+    rules: list[Condition] = [Check(name, "eq", 1) for name in names] + [Check(names[0], "matches", "^a")]
+    engine = Engine(rules)
+    engine.prepare()
+    for group in engine.groups:
+        for _ in range(5):
+            facts = {name: data.draw(record_values) for name in names}
+            assert project(3, facts, group) == _projected_one_fact_at_a_time(3, facts, group)
