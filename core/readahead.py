@@ -43,6 +43,29 @@ _POLL = 0.1  # seconds between checks for a stopped run while the queue is full
 SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the interpreter lock while the other waits (read-ahead)
 _END = object()
 
+# The switch interval is the interpreter's, not a thread's: read-aheads that overlap (two runs in one process,
+# on two threads) share one lowering, and the interval from before the first is restored after the last.
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_before = 0.0
+
+
+def _lower_switch_interval() -> None:
+    global _switch_users, _switch_before
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_before, SWITCH_INTERVAL))
+        _switch_users += 1
+
+
+def _restore_switch_interval() -> None:
+    global _switch_users
+    with _switch_lock:
+        _switch_users -= 1
+        if _switch_users == 0:
+            sys.setswitchinterval(_switch_before)
+
 
 class Later(Generic[T]):
     """A page read but not yet converted: `convert()` gives it, on the thread that uses the page (`resolved`).
@@ -142,12 +165,11 @@ class ReadAhead(Generic[T]):
         # While the run's thread computes, the reader waits for the interpreter lock each time a socket read
         # returns, up to the switch interval (5 ms by default) a time, several times per answer: measured 17 ms
         # between one GitHub answer and the next request, 12 ms at SWITCH_INTERVAL.
-        self.interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(self.interval, SWITCH_INTERVAL))
+        _lower_switch_interval()
         try:
             self.thread.start()
         except BaseException:
-            sys.setswitchinterval(self.interval)
+            _restore_switch_interval()
             raise
         return resolved(self._pages())
 
@@ -155,7 +177,7 @@ class ReadAhead(Generic[T]):
         try:
             self.stop()
         finally:
-            sys.setswitchinterval(self.interval)
+            _restore_switch_interval()
 
     def _pages(self) -> Iterator[T | Later[T]]:
         while True:

@@ -167,3 +167,18 @@ def test_the_reader_gets_the_interpreter_lock_promptly_while_it_runs_and_the_set
         consume(Pages(5, fail_at=3), 2, [], work=lambda page: seen.append(sys.getswitchinterval()))
     assert seen and all(value == min(before, readahead.SWITCH_INTERVAL) for value in seen)
     assert sys.getswitchinterval() == before
+
+
+def test_read_aheads_that_overlap_restore_the_interval_from_before_the_first_whatever_order_they_end_in():
+    """The switch interval is the interpreter's: a read-ahead that ends while another still runs keeps it
+    lowered, and the one that ends last restores what it was before either began."""
+    before = sys.getswitchinterval()
+    lowered = min(before, readahead.SWITCH_INTERVAL)
+    first = readahead.pages_of(lambda: iter([[1], [2]]), 1)
+    second = readahead.pages_of(lambda: iter([[3], [4]]), 1)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == lowered
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before
