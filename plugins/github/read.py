@@ -41,6 +41,10 @@ from .transport import GitHubConnection, GitHubError
 
 log = logging.getLogger("steward.github")
 
+# An issue of a GraphQL answer as `GitHubReader._raw` reads it (with its repository's owner and name), and all of
+# its timeline items.
+Read = tuple[tuple[RawIssue, str, str], list[Any]]
+
 
 class GraphQLUnavailable(Exception):
     pass
@@ -317,16 +321,17 @@ class GitHubReader:
         # Steward's own digest of a review period is not work to govern (digest.py).
         return [issue for issue in issues if not is_digest(issue, self.identity)]
 
-    def _from_graphql_node(self, node: dict[str, Any], history: list[Any] | Exception | None = None) -> Issue:
-        """An issue of a GraphQL answer. `history`: its timeline items when `_handed` read them in full already,
-        or the error reading them gave (raised here, so the issue is skipped or the run ends where it would
-        have); otherwise they are read now."""
-        if isinstance(history, Exception):
-            raise history
-        raw, owner, name = self._raw(node)
+    def _from_graphql_node(self, node: dict[str, Any], read: Read | Exception | None = None) -> Issue:
+        """An issue of a GraphQL answer. `read`: the issue as `_raw` read it with its timeline items, when
+        `_handed` read them in full already, or the error reading them gave (raised here, so the issue is
+        skipped or the run ends where it would have); otherwise both are read now."""
+        if isinstance(read, Exception):
+            raise read
+        (raw, owner, name), nodes = read if read is not None else (self._raw(node), None)
         if self.projects is not None:
             raw.fields = self.projects.values(node)
-        nodes = self._history(node, raw.number, owner, name) if history is None else history
+        if nodes is None:
+            nodes = self._history(node, raw.number, owner, name)
         raw.events = [e for e in (graphql_event(n) for n in nodes if n) if e is not None]
         issue = build_issue(raw, f"{owner}/{name}", self.prefix, self.identity)
         if self.qualified:
@@ -341,12 +346,12 @@ class GitHubReader:
         owner, _, name = (raw.repo if raw.repo and "/" in raw.repo else self.repo).partition("/")
         return raw, owner, name
 
-    def _rest_of_history(self, node: dict[str, Any]) -> list[Any] | Exception:
-        """All of the timeline items of an issue whose answer holds only the first ones, or the error reading
-        them gave."""
+    def _rest_of_history(self, node: dict[str, Any]) -> Read | Exception:
+        """An issue whose answer holds only the first of its timeline items, with all of them, or the error
+        reading them gave."""
         try:
             raw, owner, name = self._raw(node)
-            return self._history(node, raw.number, owner, name)
+            return (raw, owner, name), self._history(node, raw.number, owner, name)
         except Exception as error:  # noqa: BLE001 - raised when the issue is converted, as it would have been
             return error
 

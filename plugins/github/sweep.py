@@ -60,14 +60,15 @@ def _reason(error: TrackerError) -> str:
 
 def sweep_graphql(reader: GitHubReader, state: str, since: datetime | None) -> Iterator[Later[list[Issue]]]:
     skipped: list[str] = []  # issues stepped past since the last page: recorded when the next page is taken
+    failed: TrackerError | None = None
     try:
         yield from _sweep(reader, state, since, skipped)
-    except TrackerError:
-        if skipped:  # recorded before the error reaches the run, as a sequential run recorded them
-            yield reader._handed([], skipped)
-        raise
-    if skipped:
+    except TrackerError as error:
+        failed = error
+    if skipped:  # the last ones, recorded before an error reaches the run, as a sequential run recorded them
         yield reader._handed([], skipped)
+    if failed is not None:
+        raise failed
 
 
 def _sweep(reader: GitHubReader, state: str, since: datetime | None,
