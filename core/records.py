@@ -16,11 +16,9 @@ rule files' `settings.leads`.
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from .model import Comment, Issue
 
@@ -78,36 +76,12 @@ def accountable(issue: Issue, settings: dict[str, Any]) -> set[str]:
     return people | {str(lead) for lead in leads if lead}
 
 
-R = TypeVar("R")
-# The records last read, per thread and kind: the facts of one issue read the same records several times
-# (`exemption_valid` and `days_until_exemption_ends` both read its exemptions; `demo_count` and
-# `days_since_demo` its demos), and scanning every comment again was a tenth of the facts' time.
-_last_read = threading.local()
-
-
-def _once_per_issue(kind: str, issue: Issue, settings: dict[str, Any] | None,
-                    read: Callable[[], tuple[R, ...]]) -> tuple[R, ...]:
-    """`read()`, or what it gave for this very issue and settings (the same comments list, of the same length:
-    an issue given new comments is read again)."""
-    last = getattr(_last_read, kind, None)
-    if last is not None and last[0] is issue and last[1] is issue.comments and last[2] == len(issue.comments) \
-            and last[3] is settings:
-        return last[4]
-    found = read()
-    setattr(_last_read, kind, (issue, issue.comments, len(issue.comments), settings, found))
-    return found
-
-
 def _people_comments(issue: Issue) -> list[Comment]:
     return [c for c in issue.comments if not c.by_steward]
 
 
-def reviews(issue: Issue, settings: dict[str, Any]) -> tuple[Review, ...]:
+def reviews(issue: Issue, settings: dict[str, Any]) -> list[Review]:
     """The review records of the accountable people, oldest first."""
-    return _once_per_issue("reviews", issue, settings, lambda: _reviews(issue, settings))
-
-
-def _reviews(issue: Issue, settings: dict[str, Any]) -> tuple[Review, ...]:
     allowed = accountable(issue, settings)
     found = []
     for comment in _people_comments(issue):
@@ -117,15 +91,11 @@ def _reviews(issue: Issue, settings: dict[str, Any]) -> tuple[Review, ...]:
             outcome = match["outcome"].lower()
             if outcome in OUTCOMES:
                 found.append(Review(comment.created, comment.author, outcome, _date(match["rest"])))
-    return tuple(sorted(found, key=lambda r: r.at))
+    return sorted(found, key=lambda r: r.at)
 
 
-def demos(issue: Issue) -> tuple[Demo, ...]:
+def demos(issue: Issue) -> list[Demo]:
     """Demo records, from anyone but Steward, oldest first."""
-    return _once_per_issue("demos", issue, None, lambda: _demos(issue))
-
-
-def _demos(issue: Issue) -> tuple[Demo, ...]:
     found = []
     for comment in _people_comments(issue):
         for match in _DEMO.finditer(comment.body):
@@ -133,15 +103,11 @@ def _demos(issue: Issue) -> tuple[Demo, ...]:
             number = _NUMBER.search(rest)
             value = float(number[1].replace(",", ".")) if number else None
             found.append(Demo(comment.created, comment.author, rest, value))
-    return tuple(sorted(found, key=lambda d: d.at))
+    return sorted(found, key=lambda d: d.at)
 
 
-def exemptions(issue: Issue, settings: dict[str, Any]) -> tuple[Exemption, ...]:
+def exemptions(issue: Issue, settings: dict[str, Any]) -> list[Exemption]:
     """Exemption records of the accountable people, oldest first."""
-    return _once_per_issue("exemptions", issue, settings, lambda: _exemptions(issue, settings))
-
-
-def _exemptions(issue: Issue, settings: dict[str, Any]) -> tuple[Exemption, ...]:
     allowed = accountable(issue, settings)
     found = []
     for comment in _people_comments(issue):
@@ -153,4 +119,4 @@ def _exemptions(issue: Issue, settings: dict[str, Any]) -> tuple[Exemption, ...]
             except ValueError:
                 continue
             found.append(Exemption(comment.created, comment.author, until, match["reason"].strip()))
-    return tuple(sorted(found, key=lambda e: e.at))
+    return sorted(found, key=lambda e: e.at)
