@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from child_usage import measure
+from child_usage import bytecode_ready, measure
 from outputs import compare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--format", default="json", choices=("text", "json", "markdown"))
     parser.add_argument("--baseline", metavar="DIR", help="a directory holding another checkout as DIR/steward")
     args = parser.parse_args()
+    bytecode_ready(args.baseline)
     with tempfile.TemporaryDirectory() as tmp:
         board = Path(tmp) / "board.json"
         board.write_text(json.dumps(make_board(args.issues)), encoding="utf-8")

@@ -37,7 +37,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-from child_usage import measure  # noqa: E402
+from child_usage import bytecode_ready, measure  # noqa: E402
 from jira_sim import table  # noqa: E402
 from outputs import compare  # noqa: E402
 from sim.github import READ_KINDS as GITHUB_READS  # noqa: E402
@@ -183,6 +183,7 @@ def main() -> None:
     parser.add_argument("--memory", type=int, nargs="*", default=[], metavar="ISSUES",
                         help="sizes for the peak-memory table (at no latency), e.g. 10000 100000")
     args = parser.parse_args()
+    bytecode_ready(args.baseline)
     if args.latency:
         latency_table(args.trackers, args.issues, args.latency, args.rounds, args.seed, args.baseline)
     if args.memory:
