@@ -8,7 +8,8 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
+from types import CodeType
 from typing import Any
 
 from . import patterns, plugins, readahead
@@ -65,16 +66,21 @@ def collector_tuned() -> Iterator[None]:
         gc.unfreeze()
 
 
+# (fact name, its function, its context, its coercion) per fact a deriver derives
+_Steps = list[tuple[str, Callable[[Issue, FactContext], Any], FactContext, Callable[[Any], Any]]]
+
+
 def derive_facts(issue: Issue, ctx: FactContext, names: Collection[str] | None = None) -> dict[str, Any]:
     """The registered facts for one issue (all that take no argument, or just `names`), coerced to their types."""
-    return FactDeriver(ctx, names)(issue)
+    return FactDeriver(ctx, names, many=False)(issue)
 
 
 class FactDeriver:
     """`derive_facts` for many issues: each fact name is looked up once per run, not once per issue (the
-    lookup parses the name and was a tenth of a sweep's CPU)."""
+    lookup parses the name and was a tenth of a sweep's CPU). For `many` issues the steps are written out
+    as one function (`_written_out`); for one issue that would cost more than it saves."""
 
-    def __init__(self, ctx: FactContext, names: Collection[str] | None = None):
+    def __init__(self, ctx: FactContext, names: Collection[str] | None = None, many: bool = True):
         if names is None:
             names = [name for name, spec in plugins.facts().items() if spec.parameter is None]
         mapped = mappings(ctx.settings)
@@ -98,7 +104,7 @@ class FactDeriver:
         # What each fact costs per issue, bound once: its computation, as `compute(issue, context)`, and its
         # type's coercion. Most facts take just that; an argument is bound in a closure, not unpacked from a
         # tuple per call (`*arguments` doubled the cost of calling a fact).
-        self._steps: list[tuple[str, Callable[[Issue, FactContext], Any], FactContext, Callable[[Any], Any]]] = []
+        self._steps: _Steps = []
         for name, spec, argument, context, error in self.items:
             if error is not None:
                 self._steps.append((name, _raiser(error), context, _missing))
@@ -107,7 +113,7 @@ class FactDeriver:
             else:
                 self._steps.append((name, _bound(spec, argument), context, _COERCE.get(spec.type, _missing)))
 
-        self._derive = _written_out(self._steps)
+        self._derive = _written_out(self._steps) if many else partial(_each, self._steps)
 
     def __call__(self, issue: Issue) -> dict[str, Any]:
         return self._derive(issue)
@@ -120,20 +126,29 @@ _FAST_PATH = {"number": "(_v if (_t := type(_v := f{i}(issue, x{i}))) is int or 
               "boolean": "(_v if type(_v := f{i}(issue, x{i})) is bool else c{i}(_v))"}
 
 
-def _written_out(steps: list[tuple[str, Callable[[Issue, FactContext], Any], FactContext, Callable[[Any], Any]]]
-                 ) -> Callable[[Issue], dict[str, Any]]:
+def _written_out(steps: _Steps) -> Callable[[Issue], dict[str, Any]]:
     namespace: dict[str, Any] = {}
     entries = []
     for i, (name, compute, context, coerce) in enumerate(steps):
         namespace[f"f{i}"], namespace[f"x{i}"], namespace[f"c{i}"] = compute, context, coerce
         kind = next((kind for kind, known in _COERCE.items() if known is coerce), None)
-        entries.append(f"{name!r}: " + _FAST_PATH.get(kind or "", "c{i}(f{i}(issue, x{i}))").format(i=i))
-    source = "def derive(issue):\n    return {" + ", ".join(entries) + "}\n"
+        # str.__repr__: the literal of the name's text, whatever a subclass of str makes its own repr say
+        entries.append(f"{str.__repr__(name)}: " + _FAST_PATH.get(kind or "", "c{i}(f{i}(issue, x{i}))").format(i=i))
     try:
-        exec(compile(source, "<steward facts>", "exec"), namespace)  # noqa: S102 - written above from the steps
+        exec(_compiled("def derive(issue):\n    return {" + ", ".join(entries) + "}\n"), namespace)  # noqa: S102
     except (SyntaxError, RecursionError, MemoryError, ValueError):  # a limit of the compiler: the plain loop
-        return lambda issue: {name: coerce(compute(issue, context)) for name, compute, context, coerce in steps}
+        return partial(_each, steps)
     return namespace["derive"]
+
+
+def _each(steps: _Steps, issue: Issue) -> dict[str, Any]:
+    return {name: coerce(compute(issue, context)) for name, compute, context, coerce in steps}
+
+
+@lru_cache(maxsize=32)
+def _compiled(source: str) -> CodeType:
+    """Compiled once per set of fact names and types, however many derivers a process builds."""
+    return compile(source, "<steward facts>", "exec")
 
 
 def _bound(spec: FactSpec, argument: str | None) -> Callable[[Issue, FactContext], Any]:

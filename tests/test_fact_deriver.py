@@ -53,10 +53,58 @@ def test_the_demo_board_derives_the_same_facts():
     ctx = FactContext(now=NOW, settings=rules.settings)
     all_facts = [name for name, spec in plugins.facts().items() if spec.parameter is None]
     for names in (facts_used(rules.rules), all_facts):
-        derive = FactDeriver(ctx, names)
+        written_out, one_by_one = FactDeriver(ctx, names), FactDeriver(ctx, names, many=False)
         for raw in board["issues"]:
             issue = issue_from_board(raw, "board.json", board=context)
-            assert derive(issue) == reference(issue, ctx, names)
+            expected = reference(issue, ctx, names)
+            assert written_out(issue) == expected
+            assert one_by_one(issue) == expected
+            assert list(written_out(issue)) == list(expected)  # the same order of keys, for the report
+
+
+def test_past_a_limit_of_the_compiler_the_facts_are_derived_one_by_one(monkeypatch):
+    from steward.core import runner
+
+    def refuse(source):
+        raise RecursionError("too deeply nested")
+
+    monkeypatch.setattr(runner, "_compiled", refuse)
+    steps = [("age", lambda issue, context: 3, None, _COERCE["number"]),
+             ("flag", lambda issue, context: 1, None, _COERCE["boolean"])]
+    assert runner._written_out(steps)(None) == {"age": 3, "flag": None}
+
+
+def test_a_fact_name_is_written_as_its_text_whatever_its_repr_says():
+    from steward.core.runner import _written_out
+
+    ran = []
+
+    class Named(str):
+        def __repr__(self):
+            ran.append(self)
+            return "__import__('os').getpid() and 'other'"
+
+    derive = _written_out([(Named("age_days"), lambda issue, context: 4, None, _COERCE["number"])])
+    assert derive(None) == {"age_days": 4}
+    assert derive(None) == {"age_days": 4}
+    assert ran == []
+
+
+def test_deriving_the_facts_of_one_issue_compiles_nothing(monkeypatch):
+    """`derive_facts` (rule tests, explanations) builds a deriver per issue: writing one out would cost more
+    than the derivation it speeds up."""
+    from steward.core import runner
+
+    def refuse(source):
+        raise AssertionError("compiled for a single issue")
+
+    monkeypatch.setattr(runner, "_compiled", refuse)
+    rules = rulefile.load(rulefile.default_specs())
+    board = json.loads(DEMO_BOARD.read_text(encoding="utf-8"))
+    issue = issue_from_board(board["issues"][0], "board.json", board=BoardContext.of(board, "board.json", None, {}))
+    ctx = FactContext(now=NOW, settings=rules.settings)
+    names = facts_used(rules.rules)
+    assert runner.derive_facts(issue, ctx, names) == reference(issue, ctx, names)
 
 
 @settings(max_examples=300, deadline=None)
