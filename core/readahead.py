@@ -126,6 +126,7 @@ class ReadAhead(Generic[T]):
         self.queue: queue.Queue[tuple[object, list[str]]] = queue.Queue(maxsize=max(depth, 1))
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._read, name=name, daemon=True)
+        self._lowered = False  # this read-ahead holds the switch interval lowered
 
     def _held(self) -> list[str]:
         return self.log.take_held() if self.log is not None else []
@@ -166,10 +167,11 @@ class ReadAhead(Generic[T]):
         # returns, up to the switch interval (5 ms by default) a time, several times per answer: measured 17 ms
         # between one GitHub answer and the next request, 12 ms at SWITCH_INTERVAL.
         _lower_switch_interval()
+        self._lowered = True
         try:
             self.thread.start()
         except BaseException:
-            _restore_switch_interval()
+            self._restore()
             raise
         return resolved(self._pages())
 
@@ -177,6 +179,12 @@ class ReadAhead(Generic[T]):
         try:
             self.stop()
         finally:
+            self._restore()
+
+    def _restore(self) -> None:
+        """Give back this read-ahead's lowering once, however often it is exited."""
+        if self._lowered:
+            self._lowered = False
             _restore_switch_interval()
 
     def _pages(self) -> Iterator[T | Later[T]]:

@@ -178,7 +178,15 @@ def test_read_aheads_that_overlap_restore_the_interval_from_before_the_first_wha
     second = readahead.pages_of(lambda: iter([[3], [4]]), 1)
     first.__enter__()
     second.__enter__()
-    first.__exit__(None, None, None)
-    assert sys.getswitchinterval() == lowered
-    second.__exit__(None, None, None)
+    try:
+        first.__exit__(None, None, None)
+        first.__exit__(None, None, None)  # exited twice: gives back its own lowering once, not the other's
+        assert sys.getswitchinterval() == lowered
+    finally:
+        second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before
+    third = readahead.pages_of(lambda: iter([[5]]), 1)
+    with third as pages:
+        assert sys.getswitchinterval() == lowered
+        assert [page for page in pages] == [[5]]
     assert sys.getswitchinterval() == before
