@@ -2,6 +2,7 @@
 
     python benchmarks/instructions.py --baseline /tmp/base            # 2,000 issues
     python benchmarks/instructions.py --baseline /tmp/base --issues 10000
+    python benchmarks/instructions.py --baseline /tmp/base --engine compiled     # Steward's runs only
 
 On a shared machine the CPU seconds of one command move by 20-40% from one run to the next, so a change of a
 few percent is lost in them (benchmarks/files_board.py needs many paired rounds and still may not see it).
@@ -10,8 +11,10 @@ sets laid out alike), repeated runs agree within about 2%. Each command runs und
 processes (durable_rules' worker included): Steward's plan on the board, the same plan on an empty board
 (start-up), with `--baseline DIR` both again with `PYTHONPATH=DIR` (DIR/steward another checkout, as in
 files_board.py), and `json.load` of the board. Printed: instructions per issue after start-up, the ratio to
-the baseline and to `json.load`. Instructions are not seconds (a cache miss costs more than an addition),
-but the same interpreter running much the same code makes their ratio a fair reading of the CPU ratio.
+the baseline, and to `json.load` (a whole `json.load` process, the interpreter's start included, against
+Steward's whole run and against its run after start-up). Instructions are not seconds (a cache miss costs
+more than an addition), but the same interpreter running much the same code makes their ratio a fair
+reading of the CPU ratio.
 
 Needs valgrind (`apt install valgrind`); about a minute per 2,000 issues per command, the commands run side by
 side on the machine's cores.
@@ -52,11 +55,19 @@ def instructions(command: list[str], env: dict[str, str], scratch: Path) -> tupl
     return total, done.stdout
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of issues (1 or more)")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--issues", type=int, default=2_000)
+    parser.add_argument("--issues", type=_positive, default=2_000)
     parser.add_argument("--format", default="json", choices=("text", "json", "markdown"))
     parser.add_argument("--baseline", metavar="DIR", help="a directory holding another checkout as DIR/steward")
+    parser.add_argument("--engine", choices=("durable", "compiled", "reference"),
+                        help="Steward's rule evaluator (the baseline keeps its default)")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed: this benchmark counts instructions with its callgrind tool")
@@ -66,9 +77,10 @@ def main() -> None:
         board, empty = scratch / "board.json", scratch / "empty.json"
         board.write_text(json.dumps(make_board(args.issues)), encoding="utf-8")
         empty.write_text(json.dumps(make_board(0)), encoding="utf-8")
+        engine = ["--engine", args.engine] if args.engine else []
         commands = {"json.load": ([sys.executable, "-c", LOAD, str(board)], steward_env()),
-                    "steward": (plan_command(board, args.format), steward_env()),
-                    "steward start-up": (plan_command(empty, args.format), steward_env())}
+                    "steward": ([*plan_command(board, args.format), *engine], steward_env()),
+                    "steward start-up": ([*plan_command(empty, args.format), *engine], steward_env())}
         if args.baseline:
             commands["baseline"] = (plan_command(board, args.format), steward_env(args.baseline))
             commands["baseline start-up"] = (plan_command(empty, args.format), steward_env(args.baseline))
