@@ -51,9 +51,13 @@ def bytecode_ready(baseline: str | None = None) -> None:
     work, and a freshly unpacked baseline has none: runs compared side by side start from bytecode alike."""
     spec = importlib.util.find_spec("steward")  # the checkout Steward's runs import: this interpreter's
     installed = Path(spec.origin).parent if spec is not None and spec.origin else CHECKOUT
-    trees = [installed] + ([Path(baseline) / "steward"] if baseline else [])
-    for tree in trees:
-        for module in tree.glob("*.py"):
-            compileall.compile_file(str(module), quiet=1)
-        for package in STEWARD_PACKAGES:
-            compileall.compile_dir(str(tree / package), quiet=1)
+    for tree in [installed] + ([Path(baseline) / "steward"] if baseline else []):
+        compile_checkout(tree)
+
+
+def compile_checkout(tree: Path) -> None:
+    """Steward's modules in one checkout to bytecode: its top-level modules and its packages, not its tests."""
+    for module in tree.glob("*.py"):
+        compileall.compile_file(str(module), quiet=1)
+    for package in STEWARD_PACKAGES:
+        compileall.compile_dir(str(tree / package), quiet=1)

@@ -34,14 +34,14 @@ def test_text_output_is_compared_byte_for_byte():
 
 
 def test_a_baseline_is_compiled_wherever_it_lies_and_only_stewards_modules(tmp_path):
-    """benchmarks/child_usage.py `bytecode_ready`: a baseline under a folder named like one it leaves out
-    (tests, benchmarks) is compiled all the same; its own tests are not."""
-    from child_usage import bytecode_ready
+    """benchmarks/child_usage.py `compile_checkout` (each tree `bytecode_ready` prepares): a baseline under a
+    folder named like one it leaves out (tests, benchmarks) is compiled all the same; its own tests are not."""
+    from child_usage import compile_checkout
 
     steward = tmp_path / "tests" / "benchmarks" / "base" / "steward"
     for module in ("cli.py", "core/runner.py", "plugins/files/tracker.py", "tests/test_cli.py"):
         (steward / module).parent.mkdir(parents=True, exist_ok=True)
         (steward / module).write_text("VALUE = 1\n", encoding="utf-8")
-    bytecode_ready(str(steward.parent))
+    compile_checkout(steward)
     compiled = sorted(str(pyc.relative_to(steward)).split(".")[0] for pyc in steward.rglob("*.pyc"))
     assert compiled == ["__pycache__/cli", "core/__pycache__/runner", "plugins/files/__pycache__/tracker"]

@@ -188,5 +188,5 @@ def test_read_aheads_that_overlap_restore_the_interval_from_before_the_first_wha
     third = readahead.pages_of(lambda: iter([[5]]), 1)
     with third as pages:
         assert sys.getswitchinterval() == lowered
-        assert [page for page in pages] == [[5]]
+        assert list(pages) == [[5]]
     assert sys.getswitchinterval() == before
