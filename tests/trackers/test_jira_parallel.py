@@ -71,19 +71,29 @@ def test_rate_limited_parallel_reads_are_waited_out_and_change_nothing():
 
 class Counting:
     """A simulator that records how many reads of issues are in flight at once: from kind(), asked when a
-    request arrives, to done(), called as its answer leaves (the server's `after`, once the latency passed)."""
+    request arrives, to done(), called as its answer leaves (the server's `after`, once the latency passed).
 
-    def __init__(self, sim: JiraSim, kind: str):
-        self.sim, self.watched = sim, kind
-        self.lock = threading.Lock()
+    Until `expected` reads have been in flight together, each read that arrives is held (up to HOLD seconds)
+    for the others: on a loaded machine a client's third request may leave only after its first answer
+    came back, and the count would then say how busy the machine was, not how many reads the client keeps
+    in flight. A client that never sends `expected` reads at once still shows fewer; one that sends more
+    shows more."""
+
+    HOLD = 5.0
+
+    def __init__(self, sim: JiraSim, kind: str, expected: int):
+        self.sim, self.watched, self.expected = sim, kind, expected
+        self.changed = threading.Condition()
         self.now = self.most = 0
 
     def kind(self, request: Request) -> str:
         kind = self.sim.kind(request)
         if kind == self.watched:
-            with self.lock:
+            with self.changed:
                 self.now += 1
                 self.most = max(self.most, self.now)
+                self.changed.notify_all()
+                self.changed.wait_for(lambda: self.most >= self.expected, timeout=self.HOLD)
         return kind
 
     def is_write(self, request: Request) -> bool:
@@ -94,14 +104,14 @@ class Counting:
 
     def done(self, kind: str) -> None:
         if kind == self.watched:
-            with self.lock:
+            with self.changed:
                 self.now -= 1
 
 
 @pytest.mark.parametrize("flavor", [CLOUD, DATACENTER])
 @pytest.mark.parametrize("parallel", [1, 3])
 def test_at_most_n_reads_are_in_flight(flavor, parallel):
-    counting = Counting(JiraSim(flavor, 1200, seed=7, now=NOW), READS[flavor])
+    counting = Counting(JiraSim(flavor, 1200, seed=7, now=NOW), READS[flavor], parallel)
     with SimServer(counting, latency=0.03, after=counting.done) as server:
         jira_plan(server, flavor, "json", "0", parallel=str(parallel))
     # Data Center's snapshot is a search too, but it is read alone, before the reads of 100 start.
